@@ -1,9 +1,9 @@
 #version 450
-// Sets every float of a buffer range to a constant (used to clear gradients and in tests).
+// dst[i] = value: clears gradients and optimizer state.
 #include "common.glsl"
-layout(local_size_x_id = 0) in;
+#include "push_elementwise.h"
+layout(push_constant) uniform PushBlock { FillPush pc; };
 layout(std430, set = 0, binding = 0) writeonly buffer Dst { float dst[]; };
-layout(push_constant) uniform Push { uint count; float value; } pc;
 void main() {
   uint i = linear_invocation_id();
   if (i < pc.count) dst[i] = pc.value;

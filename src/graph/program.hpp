@@ -1,0 +1,69 @@
+// A recorded sequence of dispatches over eagerly allocated tensors: the simplest OpSink. Ops are
+// built into it, the first run() records one command buffer (descriptor sets written once,
+// barriers from plan_barriers), and every later run() replays it.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <vulkan/vulkan_core.h>
+
+#include "graph/barrier_planner.hpp"
+#include "graph/dispatch.hpp"
+#include "vk/context.hpp"
+
+namespace vkres::graph {
+
+// VKRES_SYNC=full selects SyncMode::full (a barrier after every dispatch), for bitwise comparisons.
+SyncMode sync_mode_from_environment();
+
+class Program : public OpSink {
+ public:
+  explicit Program(vk::Context& ctx);
+  ~Program() override;
+  Program(const Program&) = delete;
+  Program& operator=(const Program&) = delete;
+
+  TensorId tensor(uint64_t bytes, std::string name);
+  TensorId tensor(std::span<const float> values, std::string name);
+  TensorId scratch(uint64_t bytes, std::string name) override;
+  void dispatch(Dispatch d) override;
+  const vk::DeviceLimits& limits() const override { return ctx_.limits(); }
+
+  void upload(TensorId t, std::span<const float> values);
+  std::vector<float> download(TensorId t);
+  uint64_t bytes(TensorId t) const;
+
+  void set_sync_mode(SyncMode m);
+  // Records timestamps around every dispatch (where the device has them) and forces full sync so
+  // each dispatch's time is its own.
+  void set_profiling(bool on);
+
+  void run();
+  // GPU milliseconds of each dispatch in the last run (empty without profiling or timestamps).
+  std::vector<double> dispatch_ms() const;
+  const std::vector<Dispatch>& dispatches() const { return dispatches_; }
+  size_t barrier_count() const;
+
+ private:
+  struct Tensor {
+    vk::Allocation alloc;
+    std::string name;
+  };
+  void record();
+  void invalidate();
+
+  vk::Context& ctx_;
+  std::vector<Tensor> tensors_;
+  std::vector<Dispatch> dispatches_;
+  std::vector<bool> barrier_before_;
+  SyncMode sync_ = sync_mode_from_environment();
+  bool profiling_ = false;
+  VkDescriptorPool descriptor_pool_ = VK_NULL_HANDLE;
+  VkCommandBuffer command_buffer_ = VK_NULL_HANDLE;
+  VkQueryPool query_pool_ = VK_NULL_HANDLE;
+};
+
+}  // namespace vkres::graph

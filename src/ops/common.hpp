@@ -1,0 +1,33 @@
+// Conventions shared by the op builders.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+
+#include "graph/dispatch.hpp"
+
+namespace vkres::ops {
+
+using graph::Access;
+using graph::Dispatch;
+using graph::OpSink;
+using graph::TensorId;
+
+// Where a gradient goes. The graph's autodiff writes the first contribution to a tensor and
+// accumulates later ones, in a fixed order; kernels that produce gradients honour this flag.
+struct GradOut {
+  TensorId tensor;
+  bool accumulate = false;
+  Access access() const { return accumulate ? Access::read_write : Access::write; }
+};
+
+// Workgroup size for simple one-element-per-invocation kernels. 64 fits every device (Android
+// guarantees 128) and is a whole number of subgroups everywhere we have seen.
+inline uint32_t elementwise_local_size(const vk::DeviceLimits& l) {
+  return std::min<uint32_t>(64, l.max_workgroup_invocations);
+}
+
+// A dispatch of `count` invocations of a one-dimensional kernel.
+Dispatch dispatch_1d(const OpSink& sink, std::string kernel, uint64_t count, std::string label);
+
+}  // namespace vkres::ops

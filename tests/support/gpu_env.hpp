@@ -1,0 +1,34 @@
+// The Vulkan context shared by all GPU tests, and helpers to move data and compare results.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <span>
+#include <string>
+#include <vector>
+
+#include "graph/program.hpp"
+#include "vk/context.hpp"
+
+namespace vkres::test {
+
+// Created on first use from the environment (VKRES_DEVICE, VKRES_LIMITS); validation is on unless
+// VKRES_VALIDATION=0. A test that causes a validation message fails (see gpu_env.cpp).
+vk::Context& gpu();
+
+std::vector<float> to_float(std::span<const double> v);
+std::vector<double> to_double(std::span<const float> v);
+
+// The worst per-element relative error |got - want| / max(|want|, floor * max|want|): relative
+// where values are large, absolute (scaled to the tensor) where they are near zero.
+struct Compare {
+  double max_rel_error = 0;
+  size_t worst_index = 0;
+};
+Compare compare(std::span<const float> got, std::span<const double> want, double floor = 1e-3);
+
+// EXPECT that got matches want within `tol` relative error (denominator max(|want|, floor * scale)
+// where scale is the largest |want|), naming `what` and the worst element on failure.
+void expect_close(std::span<const float> got, std::span<const double> want, double tol, const std::string& what);
+
+}  // namespace vkres::test

@@ -1,0 +1,21 @@
+// The `vkres` subcommands. Each takes its arguments after the subcommand name and returns the
+// process exit code; errors are thrown as vkres::Error and printed by main.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "cli/args.hpp"
+#include "vk/context.hpp"
+
+namespace vkres::cli {
+
+int devices_command(const std::vector<std::string>& argv);
+int bench_command(const std::vector<std::string>& argv);
+
+// Options every device-using command accepts: --device and --limits override VKRES_DEVICE and
+// VKRES_LIMITS; VKRES_VALIDATION picks validation.
+inline const std::set<std::string> kDeviceOptions = {"--device", "--limits"};
+vk::ContextOptions context_options(const Args& args);
+
+}  // namespace vkres::cli

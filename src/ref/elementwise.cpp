@@ -3,20 +3,14 @@
 #include <stdexcept>
 #include <string>
 
+#include "ref/check.hpp"
 #include "ref/reference.hpp"
 
 namespace vkres::ref {
 namespace {
 
-void require(bool ok, const char* function, const std::string& message) {
-  if (!ok) throw std::invalid_argument(std::string(function) + ": " + message);
-}
-
-void require_size(const char* function, const char* argument, const Vec& v, size_t expected) {
-  require(v.size() == expected, function,
-          std::string(argument) + " has " + std::to_string(v.size()) + " elements, expected " +
-              std::to_string(expected));
-}
+using detail::require;
+using detail::require_size;
 
 void check_shape(const char* function, const Pool2dShape& s) {
   require(s.n > 0 && s.h > 0 && s.w > 0 && s.c > 0, function,

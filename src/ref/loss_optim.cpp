@@ -5,20 +5,14 @@
 #include <stdexcept>
 #include <string>
 
+#include "ref/check.hpp"
 #include "ref/reference.hpp"
 
 namespace vkres::ref {
 namespace {
 
-void require(bool ok, const char* function, const std::string& message) {
-  if (!ok) throw std::invalid_argument(std::string(function) + ": " + message);
-}
-
-void require_size(const char* function, const char* argument, size_t size, size_t expected) {
-  require(size == expected, function,
-          std::string(argument) + " has " + std::to_string(size) + " elements, expected " +
-              std::to_string(expected));
-}
+using detail::require;
+using detail::require_size;
 
 void check_labels(const char* function, int classes, const std::vector<int32_t>& labels) {
   for (size_t i = 0; i < labels.size(); ++i)

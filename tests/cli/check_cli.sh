@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# End-to-end checks of the vkres command line: output, exit codes, and one-line errors with hints.
+#   check_cli.sh path/to/vkres
+set -uo pipefail
+vkres=$1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+passed=0
+
+# expect_ok NAME REGEX CMD...: exit 0 and stdout+stderr matching REGEX.
+expect_ok() {
+  local name=$1 regex=$2
+  shift 2
+  local out rc
+  out=$("$@" 2>&1)
+  rc=$?
+  if [[ $rc -ne 0 ]] || ! grep -Eq -- "$regex" <<<"$out"; then
+    echo "FAIL $name: rc=$rc, wanted /$regex/, got:"
+    echo "$out" | head -20
+    failures=$((failures + 1))
+  else
+    passed=$((passed + 1))
+  fi
+}
+
+# expect_error NAME RC REGEX CMD...: exit code RC and a one-line error matching REGEX.
+expect_error() {
+  local name=$1 want_rc=$2 regex=$3
+  shift 3
+  local out rc
+  out=$("$@" 2>&1)
+  rc=$?
+  if [[ $rc -ne $want_rc ]] || ! grep -Eq -- "$regex" <<<"$out" || [[ $(grep -c '' <<<"$out") -ne 1 ]]; then
+    echo "FAIL $name: rc=$rc (wanted $want_rc), wanted one line matching /$regex/, got:"
+    echo "$out" | head -20
+    failures=$((failures + 1))
+  else
+    passed=$((passed + 1))
+  fi
+}
+
+expect_ok "devices lists and marks the device" "vkres uses device [0-9]+" "$vkres" devices
+expect_ok "devices --json parses" '"selected": [0-9]+' \
+  bash -c "'$vkres' devices --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"devices\"][d[\"selected\"]][\"selected\"]; print(\"\\\"selected\\\": %d\" % d[\"selected\"])'"
+expect_ok "devices under the Android profile" "4 buffers per stage" "$vkres" devices --limits android-baseline-2022
+expect_error "unknown device index" 1 "--device: there is no device 99.*hint: devices: 0:" "$vkres" devices --device 99
+expect_error "unknown device name" 1 "no device name contains 'no-such-gpu'" "$vkres" devices --device no-such-gpu
+expect_error "unknown device from the environment" 1 "VKRES_DEVICE: no device name contains" \
+  env VKRES_DEVICE=no-such-gpu "$vkres" devices
+expect_error "missing Vulkan driver" 1 "no Vulkan (driver|device) found.*hint: install" \
+  env VK_ICD_FILENAMES="$work/none.json" VK_DRIVER_FILES="$work/none.json" "$vkres" devices
+expect_error "unknown limits profile" 1 "--limits: unknown limits profile 'phone'" "$vkres" devices --limits phone
+expect_error "unknown option" 1 "unknown option '--frobnicate'" "$vkres" devices --frobnicate
+expect_error "bad validation setting" 1 "VKRES_VALIDATION: unknown value" env VKRES_VALIDATION=maybe "$vkres" devices
+expect_error "zero batch" 1 "--batch must be an integer in \[1, 4096\], got '0'" "$vkres" bench --ops --batch 0
+expect_error "bench without a target" 1 "say what to benchmark" "$vkres" bench
+
+# The pipeline cache: written on the first run, reused, and rebuilt with a warning when corrupt.
+export VKRES_CACHE_DIR="$work/cache"
+expect_ok "bench fills the pipeline cache" "peak:" "$vkres" bench --ops --batch 1 --repeat 1
+cache=$(ls "$work"/cache/pipelines-*.bin 2>/dev/null | head -1)
+if [[ -z "$cache" ]]; then
+  echo "FAIL no pipeline cache written in $work/cache"
+  failures=$((failures + 1))
+else
+  printf 'garbage' | dd of="$cache" bs=1 seek=100 conv=notrunc status=none
+  expect_ok "corrupt pipeline cache is rebuilt with a warning" "ignoring pipeline cache .*rebuilt" \
+    "$vkres" bench --ops --batch 1 --repeat 1
+  expect_ok "rebuilt cache loads without a warning" "^clean$" \
+    bash -c "'$vkres' bench --ops --batch 1 --repeat 1 2>&1 | grep -q 'ignoring pipeline cache' || echo clean"
+fi
+
+echo "cli: $passed passed, $failures failed"
+[[ $failures -eq 0 ]]

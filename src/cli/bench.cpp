@@ -1,4 +1,154 @@
+// `vkres bench --ops`: times every kernel on the ResNet-20 layer shapes and reports each figure
+// as a fraction of this device's own measured FMA peak and copy bandwidth.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <random>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/bench_cases.hpp"
 #include "cli/commands.hpp"
+#include "core/error.hpp"
+#include "graph/program.hpp"
+#include "push_bench.h"
+
 namespace vkres::cli {
-int bench_command(const std::vector<std::string>&) { return 0; }
+namespace {
+
+constexpr const char* kHelp = R"(usage: vkres bench --ops [--batch N] [--repeat N] [--json] [--device N|NAME] [--limits PROFILE]
+
+--ops     time each kernel (forward and backward) on the ResNet-20 layer shapes at --batch (128),
+          printing ms and GFLOP/s per kernel next to this device's measured FMA peak and copy
+          bandwidth, so every figure reads as a fraction of the device's own limit.
+--repeat  timed runs per kernel after one warm-up (default 5); the median is reported.
+Times come from GPU timestamps where the device has them, else from the host clock around each
+submit (which then includes the submit overhead).
+)";
+
+// Median milliseconds of one run of `program` over `repeat` runs after a warm-up.
+double time_program(graph::Program& program, int repeat, bool timestamps) {
+  program.set_profiling(timestamps);
+  program.run();  // warm-up: pipelines compile on first use on some drivers
+  std::vector<double> runs;
+  for (int r = 0; r < repeat; ++r) {
+    auto start = std::chrono::steady_clock::now();
+    program.run();
+    double wall = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    if (timestamps) {
+      auto ms = program.dispatch_ms();
+      double sum = 0;
+      for (double m : ms) sum += m;
+      runs.push_back(ms.empty() ? wall : sum);
+    } else {
+      runs.push_back(wall);
+    }
+  }
+  std::sort(runs.begin(), runs.end());
+  return runs[runs.size() / 2];
 }
+
+struct Peak {
+  double fma_gflops = 0;
+  double copy_gbps = 0;
+};
+
+Peak measure_peak(vk::Context& ctx, int repeat, bool timestamps) {
+  Peak peak;
+  const auto& limits = ctx.limits();
+  const uint32_t local = std::min<uint32_t>(64, limits.max_workgroup_invocations);
+  {
+    graph::Program p(ctx);
+    // Enough workgroups to fill any GPU, few enough to finish quickly on a CPU driver.
+    const uint32_t groups = ctx.info().type == VK_PHYSICAL_DEVICE_TYPE_CPU ? 64 : 8192;
+    const uint32_t iterations = ctx.info().type == VK_PHYSICAL_DEVICE_TYPE_CPU ? 512 : 4096;
+    const uint32_t invocations = groups * local;
+    auto out = p.tensor(uint64_t(invocations) * 16, "fma_out");
+    graph::Dispatch d;
+    d.kernel = "bench_fma";
+    d.spec = {local};
+    d.push = graph::PushConstants::of(push::BenchFmaPush{iterations, invocations, 1.0f});
+    d.bindings = {{out, graph::Access::write}};
+    d.groups = graph::grid_1d(groups, limits);
+    d.label = "fma peak";
+    p.dispatch(d);
+    const double flops = double(invocations) * iterations * 8 * 4 * 2;
+    peak.fma_gflops = flops / (time_program(p, repeat, timestamps) * 1e6);
+  }
+  {
+    graph::Program p(ctx);
+    const uint64_t bytes = std::min<uint64_t>(64ull << 20, limits.max_storage_buffer_range);
+    auto src = p.tensor(bytes, "copy_src");
+    auto dst = p.tensor(bytes, "copy_dst");
+    graph::Dispatch d;
+    d.kernel = "bench_copy";
+    d.spec = {local};
+    d.push = graph::PushConstants::of(push::BenchCopyPush{static_cast<uint32_t>(bytes / 16)});
+    d.bindings = {{src, graph::Access::read}, {dst, graph::Access::write}};
+    d.groups = graph::grid_1d(graph::ceil_div(bytes / 16, local), limits);
+    d.label = "copy bandwidth";
+    p.dispatch(d);
+    peak.copy_gbps = 2.0 * double(bytes) / (time_program(p, repeat, timestamps) * 1e6);
+  }
+  return peak;
+}
+
+}  // namespace
+
+int bench_command(const std::vector<std::string>& argv) {
+  std::set<std::string> options = kDeviceOptions;
+  options.insert({"--batch", "--repeat"});
+  Args args("bench", argv, {"--ops", "--json", "--help"}, options);
+  if (args.has("--help")) {
+    std::fputs(kHelp, stdout);
+    return 0;
+  }
+  if (!args.has("--ops"))
+    throw Error("vkres bench: say what to benchmark", "use 'vkres bench --ops' (model benchmarks come later)");
+  const int batch = static_cast<int>(args.get_int("--batch", 128, 1, 4096));
+  const int repeat = static_cast<int>(args.get_int("--repeat", 5, 1, 1000));
+  const bool json = args.has("--json");
+
+  vk::Context ctx(context_options(args));
+  const bool timestamps = ctx.limits().timestamps;
+  if (!json)
+    fmt::print("device: {} ({}), timing by {}\n", ctx.info().name, vk::device_type_name(ctx.info().type),
+               timestamps ? "GPU timestamps" : "host clock");
+  const Peak peak = measure_peak(ctx, repeat, timestamps);
+  if (!json)
+    fmt::print("peak: {:.1f} GFLOP/s FMA, {:.1f} GB/s copy\n\n{:<44} {:>9} {:>9} {:>7} {:>8} {:>7}\n",
+               peak.fma_gflops, peak.copy_gbps, "kernel (ResNet-20 shapes, batch " + std::to_string(batch) + ")",
+               "ms", "GFLOP/s", "%peak", "GB/s", "%copy");
+
+  nlohmann::json rows = nlohmann::json::array();
+  for (const BenchCase& c : resnet20_bench_cases(batch)) {
+    graph::Program p(ctx);
+    c.build(p);
+    double flops = 0, bytes = 0;
+    for (const auto& d : p.dispatches()) flops += d.flops;
+    bytes = c.bytes_moved;
+    const double ms = time_program(p, repeat, timestamps);
+    const double gflops = flops / (ms * 1e6), gbps = bytes / (ms * 1e6);
+    rows.push_back({{"kernel", c.name}, {"ms", ms}, {"gflops", gflops}, {"fraction_of_fma_peak", gflops / peak.fma_gflops},
+                    {"gbps", gbps}, {"fraction_of_copy_bandwidth", gbps / peak.copy_gbps}, {"flops", flops},
+                    {"bytes", bytes}});
+    if (!json)
+      fmt::print("{:<44} {:>9.3f} {:>9.2f} {:>6.1f}% {:>8.2f} {:>6.1f}%\n", c.name, ms, gflops,
+                 100 * gflops / peak.fma_gflops, gbps, 100 * gbps / peak.copy_gbps);
+  }
+  if (json) {
+    nlohmann::json out = {{"device", ctx.info().name},
+                          {"driver", ctx.info().driver_name + " " + ctx.info().driver_info},
+                          {"limits_profile", vk::limits_profile_name(ctx.limits_profile())},
+                          {"timing", timestamps ? "gpu_timestamps" : "host_clock"},
+                          {"batch", batch},
+                          {"peak", {{"fma_gflops", peak.fma_gflops}, {"copy_gbps", peak.copy_gbps}}},
+                          {"ops", rows}};
+    fmt::print("{}\n", out.dump(2));
+  }
+  return 0;
+}
+
+}  // namespace vkres::cli

@@ -1,0 +1,72 @@
+#include "ops/pool.hpp"
+
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+#include "push_pool.h"
+
+namespace vkres::ops {
+namespace {
+
+void check_shape(const Pool2dShape& s) {
+  VKRES_ASSERT(s.n && s.h && s.w && s.c && s.kh && s.kw && s.stride_h && s.stride_w,
+               "maxpool: sizes, kernel and strides must be positive");
+  VKRES_ASSERT(s.pad_h <= s.kh / 2 && s.pad_w <= s.kw / 2,
+               fmt::format("maxpool: padding {}x{} exceeds half the {}x{} kernel", s.pad_h, s.pad_w, s.kh, s.kw));
+  VKRES_ASSERT(s.h + 2 * s.pad_h >= s.kh && s.w + 2 * s.pad_w >= s.kw,
+               "maxpool: kernel is larger than the padded input");
+  // Kernels index with 32 bits; argmax holds iy * w + ix as int32.
+  VKRES_ASSERT(s.input_count() <= UINT32_MAX, "maxpool: more than 2^32 inputs in one dispatch");
+  VKRES_ASSERT(uint64_t(s.h) * s.w <= INT32_MAX, "maxpool: image too large for int32 argmax");
+}
+
+push::MaxPoolPush maxpool_push(const Pool2dShape& s, bool accumulate) {
+  return {s.n, s.h, s.w, s.c, s.oh(), s.ow(), s.kh, s.kw, s.stride_h, s.stride_w, s.pad_h, s.pad_w, accumulate};
+}
+
+void check_avgpool_shape(uint32_t n, uint32_t h, uint32_t w, uint32_t c) {
+  VKRES_ASSERT(n && h && w && c, "global avgpool: n, h, w and c must be positive");
+}
+
+}  // namespace
+
+void maxpool_forward(OpSink& sink, const Pool2dShape& s, TensorId x, TensorId y, TensorId argmax) {
+  check_shape(s);
+  if (!argmax.valid()) argmax = sink.scratch(s.output_count() * sizeof(int32_t), "maxpool argmax (unused)");
+  Dispatch d = dispatch_1d(sink, "maxpool_fwd", s.output_count(), "maxpool fwd");
+  d.push = graph::PushConstants::of(maxpool_push(s, false));
+  d.bindings = {{x, Access::read}, {y, Access::write}, {argmax, Access::write}};
+  d.flops = static_cast<double>(s.output_count()) * s.kh * s.kw;  // comparisons
+  sink.dispatch(std::move(d));
+}
+
+void maxpool_backward(OpSink& sink, const Pool2dShape& s, TensorId argmax, TensorId dy, GradOut dx) {
+  check_shape(s);
+  Dispatch d = dispatch_1d(sink, "maxpool_bwd", s.input_count(), "maxpool bwd");
+  d.push = graph::PushConstants::of(maxpool_push(s, dx.accumulate));
+  d.bindings = {{argmax, Access::read}, {dy, Access::read}, {dx.tensor, dx.access()}};
+  d.flops = static_cast<double>(s.output_count());  // every dy is added once
+  sink.dispatch(std::move(d));
+}
+
+void global_avgpool_forward(OpSink& sink, uint32_t n, uint32_t h, uint32_t w, uint32_t c, TensorId x, TensorId y) {
+  check_avgpool_shape(n, h, w, c);
+  VKRES_ASSERT(uint64_t(n) * h * w * c <= UINT32_MAX, "global avgpool fwd: more than 2^32 inputs");
+  Dispatch d = dispatch_1d(sink, "avgpool_fwd", uint64_t(n) * c, "global avgpool fwd");
+  d.push = graph::PushConstants::of(push::AvgPoolPush{n, h * w, c, 0});
+  d.bindings = {{x, Access::read}, {y, Access::write}};
+  d.flops = static_cast<double>(n) * h * w * c;
+  sink.dispatch(std::move(d));
+}
+
+void global_avgpool_backward(OpSink& sink, uint32_t n, uint32_t h, uint32_t w, uint32_t c, TensorId dy, GradOut dx) {
+  check_avgpool_shape(n, h, w, c);
+  const uint64_t count = uint64_t(n) * h * w * c;
+  Dispatch d = dispatch_1d(sink, "avgpool_bwd", count, "global avgpool bwd");
+  d.push = graph::PushConstants::of(push::AvgPoolPush{n, h * w, c, dx.accumulate});
+  d.bindings = {{dy, Access::read}, {dx.tensor, dx.access()}};
+  d.flops = static_cast<double>(count);
+  sink.dispatch(std::move(d));
+}
+
+}  // namespace vkres::ops

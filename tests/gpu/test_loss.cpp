@@ -69,8 +69,8 @@ class GpuLoss : public ::testing::TestWithParam<LossCase> {};
 
 TEST_P(GpuLoss, MatchesReference) {
   const auto [n, classes, smoothing] = GetParam();
-  const std::string what = "n " + std::to_string(n) + " classes " + std::to_string(classes) + " smoothing " +
-                           std::to_string(smoothing);
+  const std::string what =
+      "n " + std::to_string(n) + " classes " + std::to_string(classes) + " smoothing " + std::to_string(smoothing);
   const auto logits = logits_with_ties(size_t(n) * classes, n + classes);
   const auto labels = random_labels(int(n), int(classes), n * classes);
   const auto prior = logits_with_ties(logits.size(), 7);
@@ -80,21 +80,21 @@ TEST_P(GpuLoss, MatchesReference) {
   test::expect_close(got.dlogits, want.dlogits, 1e-4, what + " dlogits");
   test::expect_close(got.dlogits_accumulated, ref::add(prior, want.dlogits), 1e-4, what + " dlogits accumulate");
   const ops::CrossEntropyMetrics m = ops::read_cross_entropy_metrics(got.metrics, classes);
-  test::expect_close(std::vector<float>{float(m.loss), float(m.loss_sum)}, std::vector<double>{want.loss, want.loss * n}, 1e-4,
-                     what + " loss");
+  test::expect_close(std::vector<float>{float(m.loss), float(m.loss_sum)},
+                     std::vector<double>{want.loss, want.loss * n}, 1e-4, what + " loss");
   EXPECT_EQ(m.correct_top1, uint64_t(want.correct_top1)) << what;
   EXPECT_EQ(m.correct_top5, uint64_t(want.correct_top5)) << what;
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, GpuLoss,
                          ::testing::Values(LossCase{1, 10, 0.0f}, LossCase{3, 10, 0.1f}, LossCase{130, 10, 0.0f},
-                                           LossCase{130, 10, 0.1f}, LossCase{1, 1000, 0.1f},
-                                           LossCase{3, 1000, 0.0f}, LossCase{130, 1000, 0.1f}));
+                                           LossCase{130, 10, 0.1f}, LossCase{1, 1000, 0.1f}, LossCase{3, 1000, 0.0f},
+                                           LossCase{130, 1000, 0.1f}));
 
 // Ties with the label's logit do not count against it; only strictly greater logits do.
 TEST(GpuLossTopK, TiesCountAsCorrect) {
   const uint32_t n = 4, classes = 10;
-  std::vector<double> logits(n * classes, 0.0);    // sample 0: every class tied -> correct at 1
+  std::vector<double> logits(n * classes, 0.0);      // sample 0: every class tied -> correct at 1
   for (int j = 0; j < 6; ++j) logits[10 + j] = 1.0;  // sample 1: label 0 tied with 5 -> correct at 1
   logits[20 + 9] = 2.0;                              // sample 2: one class above -> top-5 only
   for (int j = 1; j < 6; ++j) logits[30 + j] = 1.0;  // sample 3: five classes above -> neither
@@ -130,7 +130,8 @@ TEST(GpuLossInvalidLabels, AreFlagged) {
   test::expect_close(got.dlogits_accumulated, want_acc, 1e-5, "accumulated dlogits with invalid labels");
   const float* sample_loss = &got.metrics[push::CE_SUMMARY_FLOATS];
   const float* sample_rank = sample_loss + n;
-  test::expect_close(std::vector<float>{sample_loss[0]}, std::vector<double>{want0.loss}, 1e-5, "loss of the valid sample");
+  test::expect_close(std::vector<float>{sample_loss[0]}, std::vector<double>{want0.loss}, 1e-5,
+                     "loss of the valid sample");
   for (uint32_t b = 1; b < n; ++b) {
     EXPECT_EQ(sample_loss[b], 0.0f) << "sample " << b;
     EXPECT_EQ(sample_rank[b], -1.0f) << "sample " << b;

@@ -24,8 +24,13 @@ class GpuShortcut : public ::testing::TestWithParam<ops::ShortcutAShape> {};
 
 TEST_P(GpuShortcut, ForwardBackward) {
   const ops::ShortcutAShape s = GetParam();
-  const ref::ShortcutAShape rs{.n = int(s.n), .h = int(s.h), .w = int(s.w), .cin = int(s.cin), .cout = int(s.cout),
-                               .stride = int(s.stride), .pad_before = int(s.pad_before)};
+  const ref::ShortcutAShape rs{.n = int(s.n),
+                               .h = int(s.h),
+                               .w = int(s.w),
+                               .cin = int(s.cin),
+                               .cout = int(s.cout),
+                               .stride = int(s.stride),
+                               .pad_before = int(s.pad_before)};
   const std::string what = std::to_string(s.n) + "x" + std::to_string(s.h) + "x" + std::to_string(s.w) + " " +
                            std::to_string(s.cin) + "->" + std::to_string(s.cout) + " s" + std::to_string(s.stride) +
                            " pad_before " + std::to_string(s.pad_before);
@@ -55,12 +60,12 @@ ops::ShortcutAShape shortcut(uint32_t n, uint32_t h, uint32_t w, uint32_t cin, u
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, GpuShortcut,
-                         ::testing::Values(shortcut(1, 1, 1, 3, 7, 2, 2),     // a 1x1 input
-                                           shortcut(3, 9, 7, 3, 7, 2, 2),     // odd sizes: oh = ceil(h / 2)
-                                           shortcut(1, 9, 9, 3, 7, 2, 0),     // zero channels appended
-                                           shortcut(3, 7, 7, 13, 64, 2, 4),   //
-                                           shortcut(3, 32, 32, 16, 32, 2, 8), // CIFAR ResNet, even split
-                                           shortcut(1, 7, 9, 1, 1, 1, 0)));   // identity
+                         ::testing::Values(shortcut(1, 1, 1, 3, 7, 2, 2),      // a 1x1 input
+                                           shortcut(3, 9, 7, 3, 7, 2, 2),      // odd sizes: oh = ceil(h / 2)
+                                           shortcut(1, 9, 9, 3, 7, 2, 0),      // zero channels appended
+                                           shortcut(3, 7, 7, 13, 64, 2, 4),    // uneven channel split
+                                           shortcut(3, 32, 32, 16, 32, 2, 8),  // CIFAR ResNet, even split
+                                           shortcut(1, 7, 9, 1, 1, 1, 0)));    // identity
 
 }  // namespace
 }  // namespace vkres

@@ -52,12 +52,6 @@ TensorId Program::tensor(uint64_t bytes, std::string name) {
   return TensorId{static_cast<uint32_t>(tensors_.size() - 1)};
 }
 
-TensorId Program::tensor(std::span<const float> values, std::string name) {
-  TensorId t = tensor(values.size_bytes(), std::move(name));
-  upload(t, values);
-  return t;
-}
-
 TensorId Program::scratch(uint64_t bytes, std::string name) { return tensor(bytes, std::move(name)); }
 
 void Program::dispatch(Dispatch d) {
@@ -69,17 +63,16 @@ void Program::dispatch(Dispatch d) {
 
 uint64_t Program::bytes(TensorId t) const { return tensors_.at(t.index).alloc.size; }
 
-void Program::upload(TensorId t, std::span<const float> values) {
+void Program::upload_bytes(TensorId t, std::span<const std::byte> bytes) {
   const auto& a = tensors_.at(t.index).alloc;
-  VKRES_ASSERT(values.size_bytes() <= a.size, "upload larger than tensor " + tensors_[t.index].name);
-  ctx_.upload(a, std::as_bytes(values));
+  VKRES_ASSERT(bytes.size() <= a.size, "upload larger than tensor " + tensors_[t.index].name);
+  ctx_.upload(a, bytes);
 }
 
-std::vector<float> Program::download(TensorId t) {
+void Program::download_bytes(TensorId t, std::span<std::byte> bytes) {
   const auto& a = tensors_.at(t.index).alloc;
-  std::vector<float> v(a.size / sizeof(float));
-  ctx_.download(a, std::as_writable_bytes(std::span(v)));
-  return v;
+  VKRES_ASSERT(bytes.size() <= a.size, "download larger than tensor " + tensors_[t.index].name);
+  ctx_.download(a, bytes);
 }
 
 void Program::set_sync_mode(SyncMode m) {

@@ -27,13 +27,28 @@ class Program : public OpSink {
   Program& operator=(const Program&) = delete;
 
   TensorId tensor(uint64_t bytes, std::string name);
-  TensorId tensor(std::span<const float> values, std::string name);
+  TensorId tensor(std::span<const float> values, std::string name) { return tensor_of<float>(values, std::move(name)); }
+  // A tensor of any 4-byte element type (labels are int32), initialised from `values`.
+  template <class T>
+  TensorId tensor_of(std::span<const T> values, std::string name) {
+    TensorId t = tensor(values.size_bytes(), std::move(name));
+    upload_bytes(t, std::as_bytes(values));
+    return t;
+  }
   TensorId scratch(uint64_t bytes, std::string name) override;
   void dispatch(Dispatch d) override;
   const vk::DeviceLimits& limits() const override { return ctx_.limits(); }
 
-  void upload(TensorId t, std::span<const float> values);
-  std::vector<float> download(TensorId t);
+  void upload(TensorId t, std::span<const float> values) { upload_bytes(t, std::as_bytes(values)); }
+  void upload_bytes(TensorId t, std::span<const std::byte> bytes);
+  std::vector<float> download(TensorId t) { return download_as<float>(t); }
+  template <class T>
+  std::vector<T> download_as(TensorId t) {
+    std::vector<T> v(bytes(t) / sizeof(T));
+    download_bytes(t, std::as_writable_bytes(std::span(v)));
+    return v;
+  }
+  void download_bytes(TensorId t, std::span<std::byte> bytes);
   uint64_t bytes(TensorId t) const;
 
   void set_sync_mode(SyncMode m);

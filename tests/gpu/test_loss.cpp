@@ -1,7 +1,6 @@
 // Softmax cross-entropy on the GPU against the double-precision reference.
 #include <gtest/gtest.h>
 
-#include <bit>
 #include <cmath>
 #include <random>
 
@@ -33,13 +32,6 @@ std::vector<int32_t> random_labels(int n, int classes, unsigned seed) {
   return v;
 }
 
-// Program::tensor takes floats; int32 labels travel as their bit patterns.
-std::vector<float> as_float_bits(const std::vector<int32_t>& v) {
-  std::vector<float> bits(v.size());
-  for (size_t i = 0; i < v.size(); ++i) bits[i] = std::bit_cast<float>(v[i]);
-  return bits;
-}
-
 struct LossRun {
   std::vector<float> dlogits, dlogits_accumulated, metrics;
 };
@@ -49,7 +41,7 @@ LossRun run_loss(uint32_t n, uint32_t classes, float smoothing, const std::vecto
                  const std::vector<int32_t>& labels, const std::vector<double>& prior) {
   graph::Program p(gpu());
   auto tlogits = p.tensor(test::to_float(logits), "logits");
-  auto tlabels = p.tensor(as_float_bits(labels), "labels");
+  auto tlabels = p.tensor_of<int32_t>(labels, "labels");
   auto tdlogits = p.tensor(logits.size() * 4, "dlogits");
   auto tacc = p.tensor(test::to_float(prior), "dlogits accumulated");
   auto tmetrics = p.tensor(ops::cross_entropy_metrics_floats(n) * 4, "metrics");

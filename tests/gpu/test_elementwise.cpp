@@ -1,7 +1,6 @@
 // ReLU, residual add, copy and fill on the GPU against the double-precision reference.
 #include <gtest/gtest.h>
 
-#include <random>
 
 #include "ops/elementwise.hpp"
 #include "ref/reference.hpp"
@@ -11,14 +10,7 @@ namespace vkres {
 namespace {
 
 using test::gpu;
-
-std::vector<double> random_values(size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<double> dist(0.0, 1.0);
-  std::vector<double> v(n);
-  for (auto& x : v) x = static_cast<float>(dist(rng));  // exactly representable in fp32
-  return v;
-}
+using test::random_values;
 
 class GpuElementwise : public ::testing::TestWithParam<size_t> {};
 

@@ -12,6 +12,7 @@ namespace vkres {
 namespace {
 
 using test::gpu;
+using test::random_values;
 
 // Normal values rounded to halves: exactly representable in fp32, and windows hold many ties.
 std::vector<double> values_with_ties(size_t n, unsigned seed) {
@@ -19,14 +20,6 @@ std::vector<double> values_with_ties(size_t n, unsigned seed) {
   std::normal_distribution<double> dist(0.0, 1.5);
   std::vector<double> v(n);
   for (auto& x : v) x = std::round(dist(rng) * 2) / 2;
-  return v;
-}
-
-std::vector<double> random_values(size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<double> dist(0.0, 1.0);
-  std::vector<double> v(n);
-  for (auto& x : v) x = static_cast<float>(dist(rng));
   return v;
 }
 

@@ -2,7 +2,6 @@
 // changing learning rate and first-step flag.
 #include <gtest/gtest.h>
 
-#include <random>
 
 #include "core/error.hpp"
 #include "ops/sgd.hpp"
@@ -13,14 +12,7 @@ namespace vkres {
 namespace {
 
 using test::gpu;
-
-std::vector<double> random_values(size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<double> dist(0.0, 1.0);
-  std::vector<double> v(n);
-  for (auto& x : v) x = static_cast<float>(dist(rng));  // exactly representable in fp32
-  return v;
-}
+using test::random_values;
 
 struct SgdCase {
   std::string name;

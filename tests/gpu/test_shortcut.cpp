@@ -1,7 +1,6 @@
 // The option-A shortcut on the GPU against the double-precision reference.
 #include <gtest/gtest.h>
 
-#include <random>
 
 #include "ops/shortcut.hpp"
 #include "ref/reference.hpp"
@@ -11,14 +10,7 @@ namespace vkres {
 namespace {
 
 using test::gpu;
-
-std::vector<double> random_values(size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<double> dist(0.0, 1.0);
-  std::vector<double> v(n);
-  for (auto& x : v) x = static_cast<float>(dist(rng));  // exactly representable in fp32
-  return v;
-}
+using test::random_values;
 
 class GpuShortcut : public ::testing::TestWithParam<ops::ShortcutAShape> {};
 

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <random>
 
 #include "core/error.hpp"
 
@@ -36,6 +37,14 @@ vk::Context& gpu() {
     g_context = std::make_unique<vk::Context>(o);
   }
   return *g_context;
+}
+
+std::vector<double> random_values(size_t n, unsigned seed, double mean, double stddev) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> dist(mean, stddev);
+  std::vector<double> v(n);
+  for (auto& x : v) x = static_cast<float>(dist(rng));
+  return v;
 }
 
 std::vector<float> to_float(std::span<const double> v) { return {v.begin(), v.end()}; }

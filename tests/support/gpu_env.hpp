@@ -16,6 +16,10 @@ namespace vkres::test {
 // VKRES_VALIDATION=0. A test that causes a validation message fails (see gpu_env.cpp).
 vk::Context& gpu();
 
+// n normal(mean, stddev) values from a fixed seed, each exactly representable in fp32 so that the
+// GPU sees the very numbers the double-precision reference computes with.
+std::vector<double> random_values(size_t n, unsigned seed, double mean = 0.0, double stddev = 1.0);
+
 std::vector<float> to_float(std::span<const double> v);
 std::vector<double> to_double(std::span<const float> v);
 

@@ -5,6 +5,10 @@
 #include <fmt/format.h>
 
 #include "ops/elementwise.hpp"
+#include "ops/loss.hpp"
+#include "ops/pool.hpp"
+#include "ops/sgd.hpp"
+#include "ops/shortcut.hpp"
 
 namespace vkres::cli {
 namespace {
@@ -54,6 +58,74 @@ std::vector<BenchCase> resnet20_bench_cases(int batch) {
                      },
                      12.0 * n});
   }
+  // Option-A shortcuts at the two stage transitions.
+  for (const auto& [from, to] : {std::pair{stages[0], stages[1]}, std::pair{stages[1], stages[2]}}) {
+    const ops::ShortcutAShape s{uint32_t(batch), uint32_t(from.h), uint32_t(from.w), uint32_t(from.c),
+                                uint32_t(to.c),  2,                (uint32_t(to.c) - uint32_t(from.c)) / 2};
+    const std::string shape = fmt::format("{}x{}x{}->{}", from.h, from.w, from.c, to.c);
+    cases.push_back({"shortcut A fwd " + shape,
+                     [=](graph::Program& p) {
+                       auto x = p.tensor(random_floats(s.input_count(), 1), "x");
+                       auto y = p.tensor(s.output_count() * 4, "y");
+                       ops::shortcut_a_forward(p, s, x, y);
+                     },
+                     4.0 * (s.input_count() / 4 + s.output_count())});
+    cases.push_back({"shortcut A bwd " + shape,
+                     [=](graph::Program& p) {
+                       auto dy = p.tensor(random_floats(s.output_count(), 1), "dy");
+                       auto dx = p.tensor(s.input_count() * 4, "dx");
+                       ops::shortcut_a_backward(p, s, dy, {dx});
+                     },
+                     4.0 * (s.output_count() / 2 + s.input_count())});
+  }
+  const ops::Pool2dShape pool{uint32_t(batch), 32, 32, 16, 3, 3, 2, 2, 1, 1};
+  cases.push_back({"maxpool 3x3 s2 fwd 32x32x16",
+                   [=](graph::Program& p) {
+                     auto x = p.tensor(random_floats(pool.input_count(), 1), "x");
+                     auto y = p.tensor(pool.output_count() * 4, "y");
+                     auto argmax = p.tensor(pool.output_count() * 4, "argmax");
+                     ops::maxpool_forward(p, pool, x, y, argmax);
+                   },
+                   4.0 * (pool.input_count() + 2 * pool.output_count())});
+  cases.push_back({"maxpool 3x3 s2 bwd 32x32x16",
+                   [=](graph::Program& p) {
+                     auto dy = p.tensor(random_floats(pool.output_count(), 1), "dy");
+                     auto argmax = p.tensor(pool.output_count() * 4, "argmax");
+                     ops::fill(p, argmax, pool.output_count(), 0.0f);  // index 0: valid for every window
+                     auto dx = p.tensor(pool.input_count() * 4, "dx");
+                     ops::maxpool_backward(p, pool, argmax, dy, {dx});
+                   },
+                   4.0 * (pool.input_count() + 2 * pool.output_count())});
+  const uint64_t pooled = uint64_t(batch) * 8 * 8 * 64;
+  cases.push_back({"global avgpool fwd 8x8x64",
+                   [=](graph::Program& p) {
+                     auto x = p.tensor(random_floats(pooled, 1), "x");
+                     auto y = p.tensor(uint64_t(batch) * 64 * 4, "y");
+                     ops::global_avgpool_forward(p, batch, 8, 8, 64, x, y);
+                   },
+                   4.0 * pooled});
+  cases.push_back({"softmax cross-entropy 10 classes",
+                   [=](graph::Program& p) {
+                     auto logits = p.tensor(random_floats(uint64_t(batch) * 10, 1), "logits");
+                     std::vector<int32_t> labels(batch);
+                     for (int i = 0; i < batch; ++i) labels[i] = i % 10;
+                     auto tlabels = p.tensor_of<int32_t>(labels, "labels");
+                     auto dlogits = p.tensor(uint64_t(batch) * 40, "dlogits");
+                     auto metrics = p.tensor(ops::cross_entropy_metrics_floats(batch) * 4, "metrics");
+                     ops::softmax_cross_entropy(p, batch, 10, 0.0f, logits, tlabels, {dlogits}, metrics);
+                   },
+                   4.0 * batch * 21});
+  // ResNet-20 has 0.27M parameters; the optimizer is one dispatch over the flat arena.
+  const uint64_t params = 272474;
+  cases.push_back({"SGD momentum step 0.27M params",
+                   [=](graph::Program& p) {
+                     auto param = p.tensor(random_floats(params, 1), "param");
+                     auto grad = p.tensor(random_floats(params, 2), "grad");
+                     auto momentum = p.tensor(random_floats(params, 3), "momentum");
+                     auto hyper = p.tensor_of<float>(ops::sgd_hyper(0.1f, false), "hyper");
+                     ops::sgd_step(p, {0.9f, 0.0f, 1e-4f, false}, param, grad, momentum, hyper, params);
+                   },
+                   4.0 * params * 5});
   return cases;
 }
 

@@ -12,7 +12,7 @@ function(vkres_embed_shaders target)
     add_custom_command(
       OUTPUT ${cpp}
       COMMAND ${GLSLC} --target-env=vulkan1.1 -O -Werror -I ${VKRES_SHADER_INCLUDE}
-              -MD -MF ${spv}.d -o ${spv} ${shader}
+              -MD -MF ${spv}.d -MT ${cpp} -o ${spv} ${shader}
       COMMAND ${SPIRV_VAL} --target-env vulkan1.1 ${spv}
       COMMAND ${CMAKE_COMMAND} -DIN=${spv} -DOUT=${cpp} -DNAME=${name}
               -P ${CMAKE_SOURCE_DIR}/cmake/EmbedSpirv.cmake

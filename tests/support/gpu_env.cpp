@@ -65,9 +65,10 @@ Compare compare(std::span<const float> got, std::span<const double> want, double
   return c;
 }
 
-void expect_close(std::span<const float> got, std::span<const double> want, double tol, const std::string& what) {
+void expect_close(std::span<const float> got, std::span<const double> want, double tol, const std::string& what,
+                  double floor) {
   ASSERT_GE(got.size(), want.size()) << what << ": result has too few elements";
-  Compare c = compare(got, want);
+  Compare c = compare(got, want, floor);
   EXPECT_LE(c.max_rel_error, tol) << what << ": worst element " << c.worst_index << " got " << got[c.worst_index]
                                   << " want " << want[c.worst_index];
 }

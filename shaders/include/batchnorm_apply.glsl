@@ -1,0 +1,19 @@
+// Forward, last pass (body of batchnorm_apply[_vec4].comp, which define VEC as float or vec4):
+// y = ((x - mean_hi) - mean_lo) * scale + shift, per-channel coefficients loaded once.
+#include "batchnorm_common.glsl"
+layout(std430, set = 0, binding = 0) readonly buffer X { VEC x[]; };
+layout(std430, set = 0, binding = 1) readonly buffer Scratch { VEC scratch[]; };
+layout(std430, set = 0, binding = 2) writeonly buffer Y { VEC y[]; };
+void main() {
+  RowWalk w = this_row_walk();
+  if (!w.in_range) return;
+  VEC mean_hi = scratch[coeff_index(COEFF_MEAN_HI, w.channel)];
+  VEC mean_lo = scratch[coeff_index(COEFF_MEAN_LO, w.channel)];
+  VEC scale = scratch[coeff_index(COEFF_SCALE, w.channel)];
+  VEC shift = scratch[coeff_index(COEFF_SHIFT, w.channel)];
+  for (uint r = w.first; r < w.end; ++r) {
+    uint i = r * pc.channels + w.channel;
+    precise VEC centered = (x[i] - mean_hi) - mean_lo;
+    y[i] = centered * scale + shift;
+  }
+}

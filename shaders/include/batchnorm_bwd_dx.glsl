@@ -1,0 +1,23 @@
+// Training backward, last pass (body of batchnorm_bwd_dx[_vec4].comp, which define VEC as float or
+// vec4): dx (=|+=) scale * ((dy - mean(dy)) - (x - mean) * proj), coefficients loaded once.
+#include "batchnorm_common.glsl"
+layout(std430, set = 0, binding = 0) readonly buffer X { VEC x[]; };
+layout(std430, set = 0, binding = 1) readonly buffer DY { VEC dy[]; };
+layout(std430, set = 0, binding = 2) readonly buffer Scratch { VEC scratch[]; };
+layout(std430, set = 0, binding = 3) buffer DX { VEC dx[]; };
+void main() {
+  RowWalk w = this_row_walk();
+  if (!w.in_range) return;
+  VEC mean_hi = scratch[coeff_index(COEFF_MEAN_HI, w.channel)];
+  VEC mean_lo = scratch[coeff_index(COEFF_MEAN_LO, w.channel)];
+  VEC scale = scratch[coeff_index(COEFF_SCALE, w.channel)];
+  VEC dy_mean = scratch[coeff_index(COEFF_SHIFT, w.channel)];
+  VEC proj = scratch[coeff_index(COEFF_PROJ, w.channel)];
+  bool accumulate = pc.accumulate != 0u;
+  for (uint r = w.first; r < w.end; ++r) {
+    uint i = r * pc.channels + w.channel;
+    precise VEC centered = (x[i] - mean_hi) - mean_lo;
+    VEC g = scale * ((dy[i] - dy_mean) - centered * proj);
+    dx[i] = accumulate ? dx[i] + g : g;
+  }
+}

@@ -1,0 +1,23 @@
+// Training backward, pass 1 (body of batchnorm_bwd_sums[_vec4].comp, which define VEC as float or
+// vec4): each invocation's sums of dy and dy * (x - mean) over its rows of one channel.
+#include "batchnorm_common.glsl"
+layout(std430, set = 0, binding = 0) readonly buffer X { VEC x[]; };
+layout(std430, set = 0, binding = 1) readonly buffer DY { VEC dy[]; };
+layout(std430, set = 0, binding = 2) readonly buffer Saved { VEC saved[]; };  // [mean; invstd; mean_lo]
+layout(std430, set = 0, binding = 3) writeonly buffer Scratch { VEC scratch[]; };
+void main() {
+  RowWalk w = this_row_walk();
+  if (!w.in_range) return;
+  VEC mean_hi = saved[w.channel];
+  VEC mean_lo = saved[2u * pc.channels + w.channel];
+  VEC sum_dy = VEC(0.0), sum_dy_centered = VEC(0.0);
+  for (uint r = w.first; r < w.end; ++r) {
+    uint i = r * pc.channels + w.channel;
+    precise VEC centered = (x[i] - mean_hi) - mean_lo;
+    VEC g = dy[i];
+    sum_dy += g;
+    sum_dy_centered += g * centered;
+  }
+  scratch[partial_index(0u, w.slot, w.channel)] = sum_dy;
+  scratch[partial_index(1u, w.slot, w.channel)] = sum_dy_centered;
+}

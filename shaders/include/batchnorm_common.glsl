@@ -1,0 +1,64 @@
+// Launch geometry and scratch layout shared by the batch-norm kernels (see push_batchnorm.h).
+#ifndef VKRES_BATCHNORM_COMMON_GLSL
+#define VKRES_BATCHNORM_COMMON_GLSL
+
+#include "common.glsl"
+#include "push_batchnorm.h"
+layout(push_constant) uniform PushBlock { BatchNormPush pc; };
+
+// Per-channel coefficient rows in scratch, written by a merge pass and read by an elementwise pass.
+// The mean is carried as hi + lo: a large offset (mean 100, std 0.1) would otherwise lose most of
+// the digits of x - mean to the rounding of the mean itself.
+const uint COEFF_MEAN_HI = 0u;
+const uint COEFF_MEAN_LO = 1u;
+const uint COEFF_SCALE = 2u;  // gamma * invstd
+const uint COEFF_SHIFT = 3u;  // forward: beta; backward: mean(dy)
+const uint COEFF_PROJ = 4u;   // backward only: invstd^2 * mean(dy * (x - mean))
+
+// The contiguous rows [first, end) of one channel that one invocation walks; its partial results
+// go to scratch slot `slot`.
+struct RowWalk {
+  uint channel;
+  uint first;
+  uint end;
+  uint slot;
+  bool in_range;
+};
+
+uint channel_tiles() { return (pc.channels + pc.tile_width - 1u) / pc.tile_width; }
+uint slot_count() { return pc.chunks * pc.phases; }
+
+// Rows of `slot` = (chunk, phase): phase p of a chunk owns the p-th of its `phases` equal parts.
+uvec2 slot_rows(uint slot) {
+  uint rows_per_phase = pc.rows_per_chunk / pc.phases;
+  uint first = (slot / pc.phases) * pc.rows_per_chunk + (slot % pc.phases) * rows_per_phase;
+  return uvec2(first, min(pc.count, first + rows_per_phase));
+}
+
+uint rows_in_slot(uint slot) {
+  uvec2 rows = slot_rows(slot);
+  return rows.x < rows.y ? rows.y - rows.x : 0u;
+}
+
+RowWalk this_row_walk() {
+  uint group = linear_group_id();
+  uint chunk = group / channel_tiles();
+  uint lane = gl_LocalInvocationID.x;
+  uint phase = lane / pc.tile_width;
+  RowWalk w;
+  w.channel = (group % channel_tiles()) * pc.tile_width + lane % pc.tile_width;
+  w.slot = chunk * pc.phases + phase;
+  uvec2 rows = slot_rows(w.slot);
+  w.first = rows.x;
+  w.end = rows.y;
+  w.in_range = chunk < pc.chunks && phase < pc.phases && w.channel < pc.channels;
+  return w;
+}
+
+// Scratch holds `quantity`-major partial results [quantity][slot][channel], then the coefficients.
+uint partial_index(uint quantity, uint slot, uint channel) {
+  return (quantity * slot_count() + slot) * pc.channels + channel;
+}
+uint coeff_index(uint row, uint channel) { return pc.coeffs_offset + row * pc.channels + channel; }
+
+#endif

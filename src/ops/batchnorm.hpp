@@ -1,0 +1,46 @@
+// Batch normalization over NHWC activations viewed as rows [count = n*h*w][c], with PyTorch's
+// semantics (torch.nn.BatchNorm2d): the biased batch variance normalizes, the unbiased one
+// (count / (count - 1)) updates running_var, running = (1 - momentum) * running + momentum * batch.
+//
+// Per-channel tensors come in pairs or triples of [c] rows in one tensor, so that no pass binds
+// more than 4 storage buffers:
+//   affine   [2][c]  gamma, beta                 (daffine: dgamma, dbeta)
+//   running  [2][c]  running_mean, running_var   (updated in place by the training forward)
+//   saved    [3][c]  mean, invstd, mean_lo       (written by the training forward for the backward)
+// mean_lo is the part of the batch mean that fp32 `mean` cannot hold (mean_exact ~ mean + mean_lo);
+// with it, x - mean keeps its digits when activations sit far from zero.
+//
+// Statistics are fixed-order two-pass reductions (per-chunk partials in op scratch, then one merge
+// in chunk order): results are bit-identical run to run.
+#pragma once
+
+#include <cstdint>
+
+#include "ops/common.hpp"
+
+namespace vkres::ops {
+
+struct BatchNormParams {
+  int64_t count = 1;  // rows: n * h * w; training needs at least 2
+  int c = 1;
+  float eps = 1e-5f;
+  float momentum = 0.1f;
+};
+
+// Rows of the saved-statistics tensor: it holds kBatchNormSavedRows * c floats.
+inline constexpr int kBatchNormSavedRows = 3;
+
+// y = gamma * (x - mean) * invstd + beta with batch statistics; updates running, writes saved.
+void batchnorm_train_forward(OpSink& sink, const BatchNormParams& p, TensorId x, TensorId affine,
+                             TensorId running, TensorId saved, TensorId y);
+
+// y = gamma * (x - running_mean) / sqrt(running_var + eps) + beta.
+void batchnorm_eval_forward(OpSink& sink, const BatchNormParams& p, TensorId x, TensorId affine,
+                            TensorId running, TensorId y);
+
+// Training-mode backward from the forward's saved statistics:
+//   dgamma = sum(dy * xhat), dbeta = sum(dy), dx = gamma * invstd * (dy - mean(dy) - xhat * mean(dy * xhat)).
+void batchnorm_backward(OpSink& sink, const BatchNormParams& p, TensorId x, TensorId dy, TensorId affine,
+                        TensorId saved, GradOut daffine, GradOut dx);
+
+}  // namespace vkres::ops

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "ops/batchnorm.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/loss.hpp"
 #include "ops/pool.hpp"
@@ -34,6 +35,35 @@ std::vector<BenchCase> resnet20_bench_cases(int batch) {
   for (const auto& a : stages) {
     const uint64_t n = uint64_t(batch) * a.h * a.w * a.c;
     const std::string shape = fmt::format("{}x{}x{}", a.h, a.w, a.c);
+    const ops::BatchNormParams bn{int64_t(batch) * a.h * a.w, a.c};
+    // Forward reads x twice (statistics, then normalisation) and writes y once.
+    cases.push_back({"batchnorm train fwd " + shape,
+                     [=](graph::Program& p) {
+                       auto x = p.tensor(random_floats(n, 1), "x");
+                       auto affine = p.tensor(random_floats(2 * a.c, 2), "affine");
+                       auto running = p.tensor(std::vector<float>(2 * a.c, 1.0f), "running");
+                       auto saved = p.tensor(uint64_t(ops::kBatchNormSavedRows) * a.c * 4, "saved");
+                       auto y = p.tensor(n * 4, "y");
+                       ops::batchnorm_train_forward(p, bn, x, affine, running, saved, y);
+                     },
+                     12.0 * n});
+    // Backward reads x and dy twice (sums, then dx) and writes dx once.
+    cases.push_back({"batchnorm bwd " + shape,
+                     [=](graph::Program& p) {
+                       auto x = p.tensor(random_floats(n, 1), "x");
+                       auto dy = p.tensor(random_floats(n, 3), "dy");
+                       auto affine = p.tensor(random_floats(2 * a.c, 2), "affine");
+                       auto running = p.tensor(std::vector<float>(2 * a.c, 1.0f), "running");
+                       auto saved = p.tensor(uint64_t(ops::kBatchNormSavedRows) * a.c * 4, "saved");
+                       auto y = p.tensor(n * 4, "y");
+                       ops::batchnorm_train_forward(p, bn, x, affine, running, saved, y);  // fills saved
+                       p.run();
+                       auto daffine = p.tensor(uint64_t(2) * a.c * 4, "daffine");
+                       auto dx = p.tensor(n * 4, "dx");
+                       p.clear_dispatches();
+                       ops::batchnorm_backward(p, bn, x, dy, affine, saved, {daffine}, {dx});
+                     },
+                     20.0 * n});
     cases.push_back({"relu fwd " + shape,
                      [=](graph::Program& p) {
                        auto x = p.tensor(random_floats(n, 1), "x");

@@ -192,6 +192,11 @@ void Program::run() {
   ctx_.submit_and_wait(std::span<const VkCommandBuffer>(&command_buffer_, 1));
 }
 
+void Program::clear_dispatches() {
+  dispatches_.clear();
+  invalidate();
+}
+
 std::vector<double> Program::dispatch_ms() const {
   if (!query_pool_) return {};
   std::vector<uint64_t> ts(dispatches_.size() + 1);

@@ -57,6 +57,8 @@ class Program : public OpSink {
   void set_profiling(bool on);
 
   void run();
+  // Drops the recorded dispatches but keeps the tensors and their contents (e.g. after a set-up run).
+  void clear_dispatches();
   // GPU milliseconds of each dispatch in the last run (empty without profiling or timestamps).
   std::vector<double> dispatch_ms() const;
   const std::vector<Dispatch>& dispatches() const { return dispatches_; }

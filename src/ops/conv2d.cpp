@@ -1,0 +1,198 @@
+#include "ops/conv2d.hpp"
+
+#include <algorithm>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+#include "push_conv2d.h"
+
+namespace vkres::ops {
+namespace {
+
+// The register tile of one invocation (TILE_ROWS x TILE_COLS in shaders/include/conv2d_common.glsl).
+constexpr uint32_t kTileRows = 16;
+constexpr uint32_t kTileCols = 16;
+
+// Split-K of the filter and bias gradients: enough invocations to keep a device busy, chunks long
+// enough that writing the partial tile stays a small part of the work, and bounded scratch.
+constexpr uint64_t kTargetInvocations = 2048;
+constexpr uint64_t kMinChunkPixels = 256;
+constexpr uint64_t kMaxScratchBytes = 32ull << 20;
+
+void check_params(const Conv2dParams& p, const char* op) {
+  VKRES_ASSERT(p.n > 0 && p.h > 0 && p.w > 0 && p.cin > 0 && p.cout > 0 && p.kh > 0 && p.kw > 0 &&
+                   p.stride_h > 0 && p.stride_w > 0 && p.pad_h >= 0 && p.pad_w >= 0,
+               fmt::format("{}: every size must be positive and padding non-negative", op));
+  VKRES_ASSERT(p.h + 2 * p.pad_h >= p.kh && p.w + 2 * p.pad_w >= p.kw,
+               fmt::format("{}: {}x{} kernel larger than the padded {}x{} input", op, p.kh, p.kw, p.h, p.w));
+  const uint64_t largest = std::max({p.input_size(), p.weight_size(), p.output_size()});
+  VKRES_ASSERT(largest <= INT32_MAX, fmt::format("{}: {} elements exceed the kernels' 32-bit indexing", op, largest));
+}
+
+std::string describe(const Conv2dParams& p) {
+  const std::string stride =
+      p.stride_h == p.stride_w ? fmt::format("{}", p.stride_h) : fmt::format("{}x{}", p.stride_h, p.stride_w);
+  return fmt::format("{}x{}/s{} {}->{} on {}x{}x{}", p.kh, p.kw, stride, p.cin, p.cout, p.n, p.h, p.w);
+}
+
+push::Conv2dPush shape_push(const Conv2dParams& p) {
+  push::Conv2dPush pc{};
+  pc.n = p.n;
+  pc.h = p.h;
+  pc.w = p.w;
+  pc.cin = p.cin;
+  pc.cout = p.cout;
+  pc.kh = p.kh;
+  pc.kw = p.kw;
+  pc.stride_h = p.stride_h;
+  pc.stride_w = p.stride_w;
+  pc.pad_h = p.pad_h;
+  pc.pad_w = p.pad_w;
+  pc.oh = p.oh();
+  pc.ow = p.ow();
+  return pc;
+}
+
+// Lanes per workgroup of the convolution kernels: a whole number of subgroups everywhere we have seen.
+uint32_t conv_local_size(const OpSink& sink) {
+  return std::min<uint32_t>(64, sink.limits().max_workgroup_invocations);
+}
+
+// A dispatch of one of the convolution kernels over `groups` workgroups.
+Dispatch conv_dispatch(const OpSink& sink, std::string kernel, const push::Conv2dPush& pc, uint64_t groups,
+                       std::string label) {
+  Dispatch d;
+  d.kernel = std::move(kernel);
+  d.spec = {conv_local_size(sink)};
+  d.push = graph::PushConstants::of(pc);
+  d.groups = graph::grid_1d(groups, sink.limits());
+  d.label = std::move(label);
+  return d;
+}
+
+uint64_t output_pixels(const Conv2dParams& p) { return uint64_t(p.n) * p.oh() * p.ow(); }
+
+struct SplitK {
+  uint32_t chunk_pixels = 0;
+  uint32_t chunks = 0;
+};
+
+// Splits the output pixels into chunks for `invocations_per_chunk` invocations each that write
+// `partials_per_chunk` floats of scratch.
+SplitK split_k(const OpSink& sink, uint64_t pixels, uint64_t invocations_per_chunk, uint64_t partials_per_chunk) {
+  const uint64_t scratch_cap = std::min<uint64_t>(kMaxScratchBytes, sink.limits().max_storage_buffer_range);
+  const uint64_t max_chunks = std::max<uint64_t>(1, scratch_cap / (partials_per_chunk * sizeof(float)));
+  const uint64_t wanted = graph::ceil_div(kTargetInvocations, invocations_per_chunk);
+  const uint64_t chunks = std::clamp<uint64_t>(wanted, 1, std::min(max_chunks, graph::ceil_div(pixels, kMinChunkPixels)));
+  SplitK s;
+  s.chunk_pixels = static_cast<uint32_t>(graph::ceil_div(pixels, chunks));
+  s.chunks = static_cast<uint32_t>(graph::ceil_div(pixels, s.chunk_pixels));
+  VKRES_ASSERT(uint64_t(s.chunks) * partials_per_chunk * sizeof(float) <= sink.limits().max_storage_buffer_range,
+               fmt::format("{} partial sums per chunk do not fit one storage buffer", partials_per_chunk));
+  return s;
+}
+
+// The second pass of a split-K reduction: dst (=|+=) the chunks of `partials` summed in order.
+void sum_chunks(OpSink& sink, TensorId partials, uint32_t chunks, uint64_t count, GradOut dst, std::string label) {
+  Dispatch d = dispatch_1d(sink, "conv2d_sum_chunks", count, std::move(label));
+  d.push = graph::PushConstants::of(
+      push::ChunkSumPush{static_cast<uint32_t>(count), chunks, static_cast<uint32_t>(dst.accumulate)});
+  d.bindings = {{partials, Access::read}, {dst.tensor, dst.access()}};
+  d.flops = double(count) * chunks;
+  sink.dispatch(std::move(d));
+}
+
+// A linear layer is a 1x1 convolution of n 1x1 images: x [n][in] is NHWC, w [out][in] is OHWI.
+Conv2dParams linear_as_conv(int n, int in, int out) { return {.n = n, .cin = in, .cout = out}; }
+
+}  // namespace
+
+void conv2d_forward(OpSink& sink, const Conv2dParams& p, TensorId x, TensorId w, std::optional<TensorId> bias,
+                    TensorId y) {
+  check_params(p, "conv2d_forward");
+  const uint32_t local = conv_local_size(sink);
+  push::Conv2dPush pc = shape_push(p);
+  pc.channel_tiles = static_cast<uint32_t>(graph::ceil_div(p.cout, kTileCols));
+  pc.has_bias = bias.has_value();
+  const uint64_t pixel_tiles = graph::ceil_div(output_pixels(p), uint64_t(local) * kTileRows);
+
+  Dispatch d = conv_dispatch(sink, "conv2d_fwd", pc, pixel_tiles * pc.channel_tiles, "conv2d fwd " + describe(p));
+  d.bindings = {{x, Access::read}, {w, Access::read}, {bias.value_or(w), Access::read}, {y, Access::write}};
+  d.flops = 2 * p.macs();
+  sink.dispatch(std::move(d));
+}
+
+void conv2d_backward_data(OpSink& sink, const Conv2dParams& p, TensorId dy, TensorId w, GradOut dx) {
+  check_params(p, "conv2d_backward_data");
+  const uint32_t local = conv_local_size(sink);
+  // Pixels of the largest stride phase; every phase gets that many rows.
+  const uint64_t phase_pixels = uint64_t(p.n) * graph::ceil_div(p.h, p.stride_h) * graph::ceil_div(p.w, p.stride_w);
+  const uint64_t phases = uint64_t(p.stride_h) * p.stride_w;
+  push::Conv2dPush pc = shape_push(p);
+  pc.channel_tiles = static_cast<uint32_t>(graph::ceil_div(p.cin, kTileCols));
+  pc.pixel_tiles = static_cast<uint32_t>(graph::ceil_div(phase_pixels, uint64_t(local) * kTileRows));
+  pc.accumulate = dx.accumulate;
+
+  Dispatch d = conv_dispatch(sink, "conv2d_bwd_data", pc, phases * pc.pixel_tiles * pc.channel_tiles,
+                             "conv2d bwd data " + describe(p));
+  d.bindings = {{dy, Access::read}, {w, Access::read}, {dx.tensor, dx.access()}};
+  d.flops = 2 * p.macs();
+  sink.dispatch(std::move(d));
+}
+
+void conv2d_backward_filter(OpSink& sink, const Conv2dParams& p, TensorId x, TensorId dy, GradOut dw) {
+  check_params(p, "conv2d_backward_filter");
+  const uint32_t local = conv_local_size(sink);
+  const uint64_t filter_size = uint64_t(p.kh) * p.kw * p.cin;
+  const uint64_t tiles = graph::ceil_div(p.cout, kTileRows) * graph::ceil_div(filter_size, kTileCols);
+  const SplitK split = split_k(sink, output_pixels(p), tiles, p.weight_size());
+  const TensorId partials = sink.scratch(uint64_t(split.chunks) * p.weight_size() * sizeof(float), "conv2d dw partials");
+  push::Conv2dPush pc = shape_push(p);
+  pc.chunk_pixels = split.chunk_pixels;
+  pc.chunks = split.chunks;
+
+  Dispatch d = conv_dispatch(sink, "conv2d_bwd_filter", pc, graph::ceil_div(tiles * split.chunks, local),
+                             fmt::format("conv2d bwd filter {} ({} chunks)", describe(p), split.chunks));
+  d.bindings = {{x, Access::read}, {dy, Access::read}, {partials, Access::write}};
+  d.flops = 2 * p.macs();
+  sink.dispatch(std::move(d));
+  sum_chunks(sink, partials, split.chunks, p.weight_size(), dw, "conv2d bwd filter sum " + describe(p));
+}
+
+void conv2d_backward_bias(OpSink& sink, const Conv2dParams& p, TensorId dy, GradOut db) {
+  check_params(p, "conv2d_backward_bias");
+  const uint32_t local = conv_local_size(sink);
+  const SplitK split = split_k(sink, output_pixels(p), p.cout, p.cout);
+  const TensorId partials = sink.scratch(uint64_t(split.chunks) * p.cout * sizeof(float), "conv2d db partials");
+  push::Conv2dPush pc = shape_push(p);
+  pc.chunk_pixels = split.chunk_pixels;
+  pc.chunks = split.chunks;
+
+  Dispatch d = conv_dispatch(sink, "conv2d_bwd_bias", pc, graph::ceil_div(uint64_t(split.chunks) * p.cout, local),
+                             fmt::format("conv2d bwd bias {} ({} chunks)", describe(p), split.chunks));
+  d.bindings = {{dy, Access::read}, {partials, Access::write}};
+  d.flops = double(output_pixels(p)) * p.cout;
+  sink.dispatch(std::move(d));
+  sum_chunks(sink, partials, split.chunks, p.cout, db, "conv2d bwd bias sum " + describe(p));
+}
+
+void linear_forward(OpSink& sink, int n, int in, int out, TensorId x, TensorId w, std::optional<TensorId> bias,
+                    TensorId y) {
+  conv2d_forward(sink, linear_as_conv(n, in, out), x, w, bias, y);
+}
+
+void linear_backward_data(OpSink& sink, int n, int in, int out, TensorId dy, TensorId w, GradOut dx) {
+  conv2d_backward_data(sink, linear_as_conv(n, in, out), dy, w, dx);
+}
+
+void linear_backward_weight(OpSink& sink, int n, int in, int out, TensorId x, TensorId dy, GradOut dw) {
+  conv2d_backward_filter(sink, linear_as_conv(n, in, out), x, dy, dw);
+}
+
+void linear_backward_bias(OpSink& sink, int n, int out, TensorId dy, GradOut db) {
+  conv2d_backward_bias(sink, linear_as_conv(n, 1, out), dy, db);
+}
+
+}  // namespace vkres::ops

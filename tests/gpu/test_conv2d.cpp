@@ -2,8 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <chrono>
-#include <random>
+#include <cmath>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -15,20 +15,24 @@ namespace vkres {
 namespace {
 
 using test::gpu;
+using Vec = std::vector<double>;
 
-// Reductions run over up to a few thousand fp32 products.
 constexpr double kTolerance = 1e-4;
 
-std::vector<double> random_values(size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<double> dist(0.0, 1.0);
-  std::vector<double> v(n);
-  for (auto& x : v) x = static_cast<float>(dist(rng));  // exactly representable in fp32
+// Multiples of 1/8 in [-4, 4]: every product is a multiple of 1/64, so fp32 sums of up to 16384
+// terms are exact in any order and a mismatch can only be an indexing error.
+Vec exact_values(size_t n, unsigned seed) {
+  Vec v = test::random_values(n, seed);
+  for (auto& x : v) x = std::clamp(std::round(x * 8), -32.0, 32.0) / 8;
   return v;
 }
 
 ref::Conv2dShape ref_shape(const ops::Conv2dParams& p) {
   return {p.n, p.h, p.w, p.cin, p.cout, p.kh, p.kw, p.stride_h, p.stride_w, p.pad_h, p.pad_w};
+}
+
+ops::Conv2dParams conv(int n, int h, int w, int cin, int cout, int k, int stride, int pad) {
+  return {n, h, w, cin, cout, k, k, stride, stride, pad, pad};
 }
 
 struct ConvCase {
@@ -46,8 +50,8 @@ class GpuConv2d : public ::testing::TestWithParam<ConvCase> {};
 
 TEST_P(GpuConv2d, Forward) {
   const auto& [p, with_bias] = GetParam();
-  auto x = random_values(p.input_size(), 1), w = random_values(p.weight_size(), 2);
-  auto b = with_bias ? random_values(p.cout, 3) : std::vector<double>{};
+  const Vec x = exact_values(p.input_size(), 1), w = exact_values(p.weight_size(), 2);
+  const Vec b = with_bias ? exact_values(p.cout, 3) : Vec{};
   graph::Program prog(gpu());
   auto tx = prog.tensor(test::to_float(x), "x");
   auto tw = prog.tensor(test::to_float(w), "w");
@@ -59,25 +63,132 @@ TEST_P(GpuConv2d, Forward) {
   test::expect_close(prog.download(ty), ref::conv2d_forward(ref_shape(p), x, w, b), kTolerance, "forward");
 }
 
-ops::Conv2dParams conv(int n, int h, int w, int cin, int cout, int k, int stride, int pad) {
-  return {n, h, w, cin, cout, k, k, stride, stride, pad, pad};
+// Every gradient pass twice: overwriting one tensor and accumulating onto another that holds `prior`.
+TEST_P(GpuConv2d, Backward) {
+  const auto& p = GetParam().p;
+  const Vec x = exact_values(p.input_size(), 4), w = exact_values(p.weight_size(), 5);
+  const Vec dy = exact_values(p.output_size(), 6);
+  const Vec prior_dx = exact_values(p.input_size(), 7), prior_dw = exact_values(p.weight_size(), 8);
+  const Vec prior_db = exact_values(p.cout, 9);
+  graph::Program prog(gpu());
+  auto tx = prog.tensor(test::to_float(x), "x");
+  auto tw = prog.tensor(test::to_float(w), "w");
+  auto tdy = prog.tensor(test::to_float(dy), "dy");
+  auto tdx = prog.tensor(p.input_size() * 4, "dx");
+  auto tdx_acc = prog.tensor(test::to_float(prior_dx), "dx accumulated");
+  auto tdw = prog.tensor(p.weight_size() * 4, "dw");
+  auto tdw_acc = prog.tensor(test::to_float(prior_dw), "dw accumulated");
+  auto tdb = prog.tensor(p.cout * 4, "db");
+  auto tdb_acc = prog.tensor(test::to_float(prior_db), "db accumulated");
+  ops::conv2d_backward_data(prog, p, tdy, tw, {tdx, false});
+  ops::conv2d_backward_data(prog, p, tdy, tw, {tdx_acc, true});
+  ops::conv2d_backward_filter(prog, p, tx, tdy, {tdw, false});
+  ops::conv2d_backward_filter(prog, p, tx, tdy, {tdw_acc, true});
+  ops::conv2d_backward_bias(prog, p, tdy, {tdb, false});
+  ops::conv2d_backward_bias(prog, p, tdy, {tdb_acc, true});
+  prog.run();
+
+  const auto s = ref_shape(p);
+  const Vec dx = ref::conv2d_backward_data(s, dy, w), dw = ref::conv2d_backward_filter(s, x, dy);
+  const Vec db = ref::conv2d_backward_bias(s, dy);
+  test::expect_close(prog.download(tdx), dx, kTolerance, "dx");
+  test::expect_close(prog.download(tdx_acc), ref::add(prior_dx, dx), kTolerance, "dx accumulated");
+  test::expect_close(prog.download(tdw), dw, kTolerance, "dw");
+  test::expect_close(prog.download(tdw_acc), ref::add(prior_dw, dw), kTolerance, "dw accumulated");
+  test::expect_close(prog.download(tdb), db, kTolerance, "db");
+  test::expect_close(prog.download(tdb_acc), ref::add(prior_db, db), kTolerance, "db accumulated");
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Shapes, GpuConv2d,
     ::testing::Values(ConvCase{conv(1, 1, 1, 1, 1, 1, 1, 0)},
-                      ConvCase{conv(1, 1, 1, 3, 13, 3, 1, 1), true},   // the kernel mostly in the padding
+                      ConvCase{conv(1, 1, 1, 3, 13, 3, 1, 1), true},  // the kernel mostly in the padding
                       ConvCase{conv(3, 7, 7, 3, 13, 3, 1, 1), true},
                       ConvCase{conv(3, 9, 9, 13, 3, 3, 2, 1)},         // stride 2 on an odd size
+                      ConvCase{conv(3, 9, 9, 1, 3, 7, 1, 3), true},
                       ConvCase{conv(1, 9, 9, 13, 64, 7, 2, 3), true},  // a ResNet stem
-                      ConvCase{conv(3, 7, 7, 64, 13, 1, 2, 0)},        // a projection shortcut
+                      ConvCase{conv(3, 7, 7, 64, 13, 1, 2, 0)},        // a projection: some phases get no tap
                       ConvCase{conv(1, 7, 7, 64, 64, 3, 1, 1)},
+                      ConvCase{conv(1, 9, 9, 3, 13, 3, 3, 1)},         // stride 3
                       ConvCase{conv(1, 32, 32, 16, 16, 3, 1, 1), true},
+                      ConvCase{conv(3, 32, 32, 3, 16, 3, 1, 1)},       // several pixel tiles
                       ConvCase{conv(1, 32, 32, 3, 1, 3, 2, 0)},
-                      ConvCase{{2, 9, 7, 13, 3, 3, 1, 2, 1, 1, 0}}),  // rectangular everything
+                      ConvCase{{2, 9, 7, 13, 3, 3, 1, 2, 1, 1, 0}}),  // rectangular kernel, stride, padding
     case_name);
 
-// ResNet-20's convolutions at batch 128: GFLOP/s of each pass. Timing only, so disabled by default:
+struct LinearCase {
+  int n, in, out;
+  bool bias;
+};
+
+class GpuLinear : public ::testing::TestWithParam<LinearCase> {};
+
+TEST_P(GpuLinear, ForwardBackward) {
+  const auto [n, in, out, with_bias] = GetParam();
+  const Vec x = exact_values(size_t(n) * in, 10), w = exact_values(size_t(out) * in, 11);
+  const Vec b = with_bias ? exact_values(out, 12) : Vec{};
+  const Vec dy = exact_values(size_t(n) * out, 13), prior_dw = exact_values(size_t(out) * in, 14);
+  graph::Program prog(gpu());
+  auto tx = prog.tensor(test::to_float(x), "x");
+  auto tw = prog.tensor(test::to_float(w), "w");
+  auto tdy = prog.tensor(test::to_float(dy), "dy");
+  auto ty = prog.tensor(size_t(n) * out * 4, "y");
+  auto tdx = prog.tensor(size_t(n) * in * 4, "dx");
+  auto tdw = prog.tensor(test::to_float(prior_dw), "dw accumulated");
+  auto tdb = prog.tensor(size_t(out) * 4, "db");
+  std::optional<graph::TensorId> tb;
+  if (with_bias) tb = prog.tensor(test::to_float(b), "b");
+  ops::linear_forward(prog, n, in, out, tx, tw, tb, ty);
+  ops::linear_backward_data(prog, n, in, out, tdy, tw, {tdx, false});
+  ops::linear_backward_weight(prog, n, in, out, tx, tdy, {tdw, true});
+  ops::linear_backward_bias(prog, n, out, tdy, {tdb, false});
+  prog.run();
+  test::expect_close(prog.download(ty), ref::linear_forward(n, in, out, x, w, b), kTolerance, "y");
+  test::expect_close(prog.download(tdx), ref::linear_backward_data(n, in, out, dy, w), kTolerance, "dx");
+  test::expect_close(prog.download(tdw), ref::add(prior_dw, ref::linear_backward_weight(n, in, out, x, dy)),
+                     kTolerance, "dw accumulated");
+  test::expect_close(prog.download(tdb), ref::linear_backward_bias(n, out, dy), kTolerance, "db");
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, GpuLinear,
+                         ::testing::Values(LinearCase{1, 1, 1, true}, LinearCase{3, 13, 10, false},
+                                           LinearCase{3, 64, 10, true}, LinearCase{200, 64, 10, true}),
+                         [](const auto& info) {
+                           const auto& c = info.param;
+                           return fmt::format("n{}_{}to{}{}", c.n, c.in, c.out, c.bias ? "_bias" : "");
+                         });
+
+// The split-K filter and bias gradients sum rounded partials (4 chunks here) in a fixed order: two
+// runs, and two programs, give the same bits.
+TEST(GpuConv2dDeterminism, FilterAndBiasGradientsAreBitIdentical) {
+  const auto p = conv(1, 32, 32, 16, 16, 3, 1, 1);
+  // Unquantized values: every product and sum rounds.
+  const Vec x = test::random_values(p.input_size(), 15), dy = test::random_values(p.output_size(), 16);
+  std::vector<std::vector<float>> results;
+  for (int program = 0; program < 2; ++program) {
+    graph::Program prog(gpu());
+    auto tx = prog.tensor(test::to_float(x), "x");
+    auto tdy = prog.tensor(test::to_float(dy), "dy");
+    auto tdw = prog.tensor(p.weight_size() * 4, "dw");
+    auto tdb = prog.tensor(p.cout * 4, "db");
+    ops::conv2d_backward_filter(prog, p, tx, tdy, {tdw, false});
+    ops::conv2d_backward_bias(prog, p, tdy, {tdb, false});
+    for (int run = 0; run < 2; ++run) {
+      prog.run();
+      results.push_back(prog.download(tdw));
+      results.push_back(prog.download(tdb));
+    }
+  }
+  for (size_t i = 2; i < results.size(); ++i)
+    EXPECT_EQ(0, std::memcmp(results[i].data(), results[i % 2].data(), results[i].size() * sizeof(float)))
+        << "result " << i << " differs from the first run";
+  const auto s = ref_shape(p);
+  test::expect_close(results[0], ref::conv2d_backward_filter(s, x, dy), kTolerance, "dw");
+  test::expect_close(results[1], ref::conv2d_backward_bias(s, dy), kTolerance, "db");
+}
+
+// ResNet-20's convolutions at batch 128: GFLOP/s of every dispatch, best of 7 runs (the machine may
+// be shared). Timing only, so disabled by default:
 //   VKRES_VALIDATION=0 ./tests/vkres_gpu_tests --gtest_also_run_disabled_tests --gtest_filter='*ResNet20*'
 TEST(GpuConv2dTiming, DISABLED_ResNet20Layers) {
   const ops::Conv2dParams layers[] = {conv(128, 32, 32, 3, 16, 3, 1, 1),  conv(128, 32, 32, 16, 16, 3, 1, 1),
@@ -87,18 +198,24 @@ TEST(GpuConv2dTiming, DISABLED_ResNet20Layers) {
     graph::Program prog(gpu());
     auto tx = prog.tensor(std::vector<float>(p.input_size(), 0.5f), "x");
     auto tw = prog.tensor(std::vector<float>(p.weight_size(), 0.25f), "w");
-    auto ty = prog.tensor(p.output_size() * 4, "y");
+    auto ty = prog.tensor(std::vector<float>(p.output_size(), 1.0f), "y");
+    auto tdx = prog.tensor(p.input_size() * 4, "dx");
+    auto tdw = prog.tensor(p.weight_size() * 4, "dw");
     ops::conv2d_forward(prog, p, tx, tw, std::nullopt, ty);
-    prog.run();  // compiles the pipeline
-    std::vector<double> seconds;
-    for (int i = 0; i < 5; ++i) {
-      auto t0 = std::chrono::steady_clock::now();
+    ops::conv2d_backward_data(prog, p, ty, tw, {tdx, false});
+    ops::conv2d_backward_filter(prog, p, tx, ty, {tdw, false});
+    prog.set_profiling(true);  // a barrier after every dispatch, and GPU times where the device has them
+    prog.run();                // compiles the pipelines
+    std::vector<double> best(prog.dispatches().size(), INFINITY);
+    for (int i = 0; i < 7; ++i) {
       prog.run();
-      seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      const auto ms = prog.dispatch_ms();
+      for (size_t d = 0; d < ms.size(); ++d) best[d] = std::min(best[d], ms[d]);
     }
-    std::sort(seconds.begin(), seconds.end());
-    const auto& d = prog.dispatches()[0];
-    std::printf("%-40s %7.2f ms %6.2f GFLOP/s\n", d.label.c_str(), seconds[2] * 1e3, d.flops / seconds[2] * 1e-9);
+    for (size_t d = 0; d < best.size(); ++d) {
+      const auto& dispatch = prog.dispatches()[d];
+      std::printf("%-62s %8.2f ms %6.2f GFLOP/s\n", dispatch.label.c_str(), best[d], dispatch.flops / best[d] * 1e-6);
+    }
   }
 }
 

@@ -1,0 +1,55 @@
+// The register-blocked micro-kernel shared by the convolution GEMM passes (shaders/conv2d_*.comp).
+//
+// Every pass is a GEMM whose operands are gathered from NHWC / OHWI tensors on the fly (implicit
+// GEMM, no im2col buffer). One invocation owns a TILE_ROWS x TILE_COLS block of outputs held in
+// registers; each reduction step loads TILE_ROWS + TILE_COLS values and does TILE_ROWS * TILE_COLS
+// multiply-adds. On lavapipe (Mesa 22.3) every storage-buffer load inside a loop or branch is a
+// scalar loop over the lanes that assembles the result vector through the stack, about 20 cycles
+// per lane and float whether or not the lanes share the address, so loads per multiply-add decide
+// the speed: 16 x 16 ran 1.8x faster than 8 x 8; 32 x 16 gains another ~20% but takes three times
+// as long to JIT (several seconds per pipeline). Lanes of a workgroup share the addresses of one
+// operand, which drivers that detect uniformity turn into broadcasts.
+//
+// Loops over the tile must unroll completely (no break or continue in them): a loop left rolled
+// turns acc into an indexed array in memory.
+#ifndef VKRES_CONV2D_COMMON_GLSL
+#define VKRES_CONV2D_COMMON_GLSL
+
+#extension GL_EXT_control_flow_attributes : require
+
+#include "common.glsl"
+#include "push_conv2d.h"
+
+layout(push_constant) uniform PushBlock { Conv2dPush pc; };
+
+// Keep in sync with kTileRows / kTileCols in src/ops/conv2d.cpp.
+#define TILE_ROWS 16
+#define TILE_COLS 16
+
+float acc[TILE_ROWS][TILE_COLS];
+
+void clear_tile() {
+  [[unroll]] for (int r = 0; r < TILE_ROWS; ++r)
+    [[unroll]] for (int c = 0; c < TILE_COLS; ++c) acc[r][c] = 0.0;
+}
+
+void fma_tile(float a[TILE_ROWS], float b[TILE_COLS]) {
+  [[unroll]] for (int r = 0; r < TILE_ROWS; ++r)
+    [[unroll]] for (int c = 0; c < TILE_COLS; ++c) acc[r][c] += a[r] * b[c];
+}
+
+// (image, row, column) of pixel p of an [n][rows][cols] grid.
+ivec3 split_pixel(int p, int rows, int cols) {
+  const int per_image = rows * cols;
+  const int image = p / per_image;
+  const int rest = p - image * per_image;
+  const int row = rest / cols;
+  return ivec3(image, row, rest - row * cols);
+}
+
+bool inside(int y, int x, int rows, int cols) { return y >= 0 && y < rows && x >= 0 && x < cols; }
+
+// The forward and data-gradient passes give each lane the rows first_row, first_row + LOCAL_SIZE_X, ...
+int tile_row(int first_row, int r) { return first_row + r * int(LOCAL_SIZE_X); }
+
+#endif

@@ -1,0 +1,50 @@
+// Convolutions (NHWC activations, OHWI weights [cout][kh][kw][cin]) and fully connected layers.
+//
+// Every pass is an implicit GEMM with register blocking (shaders/include/conv2d_common.glsl):
+//   forward      rows = output pixels, columns = cout, reduction over (ky, kx, cin)
+//   data grad    rows = input pixels of one stride phase, columns = cin, reduction over (ky, kx, cout)
+//   filter grad  rows = cout, columns = flattened filter positions (ky, kx, cin), reduction over
+//                output pixels split into chunks (split-K) whose partial sums a second pass adds
+//                up in a fixed order; the bias gradient sums dy the same way
+// A linear layer is a 1x1 convolution of n 1x1 images.
+#pragma once
+
+#include <optional>
+
+#include "ops/common.hpp"
+
+namespace vkres::ops {
+
+struct Conv2dParams {
+  int n = 1, h = 1, w = 1, cin = 1, cout = 1;
+  int kh = 1, kw = 1;
+  int stride_h = 1, stride_w = 1;
+  int pad_h = 0, pad_w = 0;
+  int oh() const { return (h + 2 * pad_h - kh) / stride_h + 1; }
+  int ow() const { return (w + 2 * pad_w - kw) / stride_w + 1; }
+  // Element counts of x, the weights and y.
+  uint64_t input_size() const { return uint64_t(n) * h * w * cin; }
+  uint64_t weight_size() const { return uint64_t(cout) * kh * kw * cin; }
+  uint64_t output_size() const { return uint64_t(n) * oh() * ow() * cout; }
+  // Multiply-adds of one pass (each pass does the same number).
+  double macs() const { return double(n) * oh() * ow() * cout * kh * kw * cin; }
+};
+
+// y = conv(x, w) (+ bias). Without a bias any tensor may fill its binding; it is not read.
+void conv2d_forward(OpSink& sink, const Conv2dParams& p, TensorId x, TensorId w, std::optional<TensorId> bias,
+                    TensorId y);
+// dx (=|+=) the gradient of the forward pass with respect to x.
+void conv2d_backward_data(OpSink& sink, const Conv2dParams& p, TensorId dy, TensorId w, GradOut dx);
+// dw (=|+=) the gradient with respect to the weights; deterministic (fixed-order split-K).
+void conv2d_backward_filter(OpSink& sink, const Conv2dParams& p, TensorId x, TensorId dy, GradOut dw);
+// db (=|+=) the sum of dy over n, oy and ox; deterministic.
+void conv2d_backward_bias(OpSink& sink, const Conv2dParams& p, TensorId dy, GradOut db);
+
+// Fully connected layers: x [n][in], w [out][in], bias [out], y [n][out].
+void linear_forward(OpSink& sink, int n, int in, int out, TensorId x, TensorId w, std::optional<TensorId> bias,
+                    TensorId y);
+void linear_backward_data(OpSink& sink, int n, int in, int out, TensorId dy, TensorId w, GradOut dx);
+void linear_backward_weight(OpSink& sink, int n, int in, int out, TensorId x, TensorId dy, GradOut dw);
+void linear_backward_bias(OpSink& sink, int n, int out, TensorId dy, GradOut db);
+
+}  // namespace vkres::ops

@@ -12,6 +12,7 @@ VKRES_PUSH(BenchFmaPush) {
 
 VKRES_PUSH(BenchCopyPush) {
   uint vec4_count;
+  uint vec4_per_invocation;
 } VKRES_PUSH_END
 
 #ifdef __cplusplus

@@ -85,9 +85,10 @@ Peak measure_peak(vk::Context& ctx, int repeat, bool timestamps) {
     graph::Dispatch d;
     d.kernel = "bench_copy";
     d.spec = {local};
-    d.push = graph::PushConstants::of(push::BenchCopyPush{static_cast<uint32_t>(bytes / 16)});
+    const uint32_t per_invocation = 16;
+    d.push = graph::PushConstants::of(push::BenchCopyPush{static_cast<uint32_t>(bytes / 16), per_invocation});
     d.bindings = {{src, graph::Access::read}, {dst, graph::Access::write}};
-    d.groups = graph::grid_1d(graph::ceil_div(bytes / 16, local), limits);
+    d.groups = graph::grid_1d(graph::ceil_div(bytes / 16, uint64_t(local) * per_invocation), limits);
     d.label = "copy bandwidth";
     p.dispatch(d);
     peak.copy_gbps = 2.0 * double(bytes) / (time_program(p, repeat, timestamps) * 1e6);

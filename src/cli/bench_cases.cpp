@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "ops/batchnorm.hpp"
+#include "ops/conv2d.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/loss.hpp"
 #include "ops/pool.hpp"
@@ -30,6 +31,49 @@ struct Activation {
 
 std::vector<BenchCase> resnet20_bench_cases(int batch) {
   std::vector<BenchCase> cases;
+  // Every distinct 3x3 convolution of ResNet-20: the stem, each stage, and the two stride-2 entries.
+  const ops::Conv2dParams convs[] = {
+      {batch, 32, 32, 3, 16, 3, 3, 1, 1, 1, 1},  {batch, 32, 32, 16, 16, 3, 3, 1, 1, 1, 1},
+      {batch, 32, 32, 16, 32, 3, 3, 2, 2, 1, 1}, {batch, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1},
+      {batch, 16, 16, 32, 64, 3, 3, 2, 2, 1, 1}, {batch, 8, 8, 64, 64, 3, 3, 1, 1, 1, 1}};
+  for (const auto& c : convs) {
+    const std::string shape = fmt::format("{}x{}x{}->{} s{}", c.h, c.w, c.cin, c.cout, c.stride_h);
+    const double x_bytes = 4.0 * c.input_size(), w_bytes = 4.0 * c.weight_size(), y_bytes = 4.0 * c.output_size();
+    cases.push_back({"conv3x3 fwd " + shape,
+                     [=](graph::Program& p) {
+                       auto x = p.tensor(random_floats(c.input_size(), 1), "x");
+                       auto w = p.tensor(random_floats(c.weight_size(), 2), "w");
+                       auto y = p.tensor(c.output_size() * 4, "y");
+                       ops::conv2d_forward(p, c, x, w, std::nullopt, y);
+                     },
+                     x_bytes + w_bytes + y_bytes});
+    if (c.cin > 3)  // the stem's input gradient is never needed
+      cases.push_back({"conv3x3 bwd data " + shape,
+                       [=](graph::Program& p) {
+                         auto dy = p.tensor(random_floats(c.output_size(), 1), "dy");
+                         auto w = p.tensor(random_floats(c.weight_size(), 2), "w");
+                         auto dx = p.tensor(c.input_size() * 4, "dx");
+                         ops::conv2d_backward_data(p, c, dy, w, {dx});
+                       },
+                       x_bytes + w_bytes + y_bytes});
+    cases.push_back({"conv3x3 bwd filter " + shape,
+                     [=](graph::Program& p) {
+                       auto x = p.tensor(random_floats(c.input_size(), 1), "x");
+                       auto dy = p.tensor(random_floats(c.output_size(), 2), "dy");
+                       auto dw = p.tensor(c.weight_size() * 4, "dw");
+                       ops::conv2d_backward_filter(p, c, x, dy, {dw});
+                     },
+                     x_bytes + w_bytes + y_bytes});
+  }
+  cases.push_back({"linear fwd 64->10",
+                   [=](graph::Program& p) {
+                     auto x = p.tensor(random_floats(uint64_t(batch) * 64, 1), "x");
+                     auto w = p.tensor(random_floats(640, 2), "w");
+                     auto b = p.tensor(random_floats(10, 3), "b");
+                     auto y = p.tensor(uint64_t(batch) * 40, "y");
+                     ops::linear_forward(p, batch, 64, 10, x, w, b, y);
+                   },
+                   4.0 * (batch * 74 + 650)});
   // The three stages of ResNet-20 on 32x32 inputs.
   const Activation stages[] = {{32, 32, 16}, {16, 16, 32}, {8, 8, 64}};
   for (const auto& a : stages) {

@@ -187,37 +187,5 @@ TEST(GpuConv2dDeterminism, FilterAndBiasGradientsAreBitIdentical) {
   test::expect_close(results[1], ref::conv2d_backward_bias(s, dy), kTolerance, "db");
 }
 
-// ResNet-20's convolutions at batch 128: GFLOP/s of every dispatch, best of 7 runs (the machine may
-// be shared). Timing only, so disabled by default:
-//   VKRES_VALIDATION=0 ./tests/vkres_gpu_tests --gtest_also_run_disabled_tests --gtest_filter='*ResNet20*'
-TEST(GpuConv2dTiming, DISABLED_ResNet20Layers) {
-  const ops::Conv2dParams layers[] = {conv(128, 32, 32, 3, 16, 3, 1, 1),  conv(128, 32, 32, 16, 16, 3, 1, 1),
-                                      conv(128, 32, 32, 16, 32, 3, 2, 1), conv(128, 16, 16, 32, 32, 3, 1, 1),
-                                      conv(128, 16, 16, 32, 64, 3, 2, 1), conv(128, 8, 8, 64, 64, 3, 1, 1)};
-  for (const auto& p : layers) {
-    graph::Program prog(gpu());
-    auto tx = prog.tensor(std::vector<float>(p.input_size(), 0.5f), "x");
-    auto tw = prog.tensor(std::vector<float>(p.weight_size(), 0.25f), "w");
-    auto ty = prog.tensor(std::vector<float>(p.output_size(), 1.0f), "y");
-    auto tdx = prog.tensor(p.input_size() * 4, "dx");
-    auto tdw = prog.tensor(p.weight_size() * 4, "dw");
-    ops::conv2d_forward(prog, p, tx, tw, std::nullopt, ty);
-    ops::conv2d_backward_data(prog, p, ty, tw, {tdx, false});
-    ops::conv2d_backward_filter(prog, p, tx, ty, {tdw, false});
-    prog.set_profiling(true);  // a barrier after every dispatch, and GPU times where the device has them
-    prog.run();                // compiles the pipelines
-    std::vector<double> best(prog.dispatches().size(), INFINITY);
-    for (int i = 0; i < 7; ++i) {
-      prog.run();
-      const auto ms = prog.dispatch_ms();
-      for (size_t d = 0; d < ms.size(); ++d) best[d] = std::min(best[d], ms[d]);
-    }
-    for (size_t d = 0; d < best.size(); ++d) {
-      const auto& dispatch = prog.dispatches()[d];
-      std::printf("%-62s %8.2f ms %6.2f GFLOP/s\n", dispatch.label.c_str(), best[d], dispatch.flops / best[d] * 1e-6);
-    }
-  }
-}
-
 }  // namespace
 }  // namespace vkres

@@ -32,35 +32,35 @@ struct Activation {
 std::vector<BenchCase> resnet20_bench_cases(int batch) {
   std::vector<BenchCase> cases;
   // Every distinct 3x3 convolution of ResNet-20: the stem, each stage, and the two stride-2 entries.
-  const ops::Conv2dParams convs[] = {
+  const Conv2dShape convs[] = {
       {batch, 32, 32, 3, 16, 3, 3, 1, 1, 1, 1},  {batch, 32, 32, 16, 16, 3, 3, 1, 1, 1, 1},
       {batch, 32, 32, 16, 32, 3, 3, 2, 2, 1, 1}, {batch, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1},
       {batch, 16, 16, 32, 64, 3, 3, 2, 2, 1, 1}, {batch, 8, 8, 64, 64, 3, 3, 1, 1, 1, 1}};
   for (const auto& c : convs) {
     const std::string shape = fmt::format("{}x{}x{}->{} s{}", c.h, c.w, c.cin, c.cout, c.stride_h);
-    const double x_bytes = 4.0 * c.input_size(), w_bytes = 4.0 * c.weight_size(), y_bytes = 4.0 * c.output_size();
+    const double x_bytes = 4.0 * c.input_count(), w_bytes = 4.0 * c.weight_count(), y_bytes = 4.0 * c.output_count();
     cases.push_back({"conv3x3 fwd " + shape,
                      [=](graph::Program& p) {
-                       auto x = p.tensor(random_floats(c.input_size(), 1), "x");
-                       auto w = p.tensor(random_floats(c.weight_size(), 2), "w");
-                       auto y = p.tensor(c.output_size() * 4, "y");
+                       auto x = p.tensor(random_floats(c.input_count(), 1), "x");
+                       auto w = p.tensor(random_floats(c.weight_count(), 2), "w");
+                       auto y = p.tensor(c.output_count() * 4, "y");
                        ops::conv2d_forward(p, c, x, w, std::nullopt, y);
                      },
                      x_bytes + w_bytes + y_bytes});
     if (c.cin > 3)  // the stem's input gradient is never needed
       cases.push_back({"conv3x3 bwd data " + shape,
                        [=](graph::Program& p) {
-                         auto dy = p.tensor(random_floats(c.output_size(), 1), "dy");
-                         auto w = p.tensor(random_floats(c.weight_size(), 2), "w");
-                         auto dx = p.tensor(c.input_size() * 4, "dx");
+                         auto dy = p.tensor(random_floats(c.output_count(), 1), "dy");
+                         auto w = p.tensor(random_floats(c.weight_count(), 2), "w");
+                         auto dx = p.tensor(c.input_count() * 4, "dx");
                          ops::conv2d_backward_data(p, c, dy, w, {dx});
                        },
                        x_bytes + w_bytes + y_bytes});
     cases.push_back({"conv3x3 bwd filter " + shape,
                      [=](graph::Program& p) {
-                       auto x = p.tensor(random_floats(c.input_size(), 1), "x");
-                       auto dy = p.tensor(random_floats(c.output_size(), 2), "dy");
-                       auto dw = p.tensor(c.weight_size() * 4, "dw");
+                       auto x = p.tensor(random_floats(c.input_count(), 1), "x");
+                       auto dy = p.tensor(random_floats(c.output_count(), 2), "dy");
+                       auto dw = p.tensor(c.weight_count() * 4, "dw");
                        ops::conv2d_backward_filter(p, c, x, dy, {dw});
                      },
                      x_bytes + w_bytes + y_bytes});
@@ -79,7 +79,7 @@ std::vector<BenchCase> resnet20_bench_cases(int batch) {
   for (const auto& a : stages) {
     const uint64_t n = uint64_t(batch) * a.h * a.w * a.c;
     const std::string shape = fmt::format("{}x{}x{}", a.h, a.w, a.c);
-    const ops::BatchNormParams bn{int64_t(batch) * a.h * a.w, a.c};
+    const BatchNormShape bn{int64_t(batch) * a.h * a.w, a.c};
     // Forward reads x twice (statistics, then normalisation) and writes y once.
     cases.push_back({"batchnorm train fwd " + shape,
                      [=](graph::Program& p) {
@@ -134,8 +134,7 @@ std::vector<BenchCase> resnet20_bench_cases(int batch) {
   }
   // Option-A shortcuts at the two stage transitions.
   for (const auto& [from, to] : {std::pair{stages[0], stages[1]}, std::pair{stages[1], stages[2]}}) {
-    const ops::ShortcutAShape s{uint32_t(batch), uint32_t(from.h), uint32_t(from.w), uint32_t(from.c),
-                                uint32_t(to.c),  2,                (uint32_t(to.c) - uint32_t(from.c)) / 2};
+    const ShortcutAShape s{batch, from.h, from.w, from.c, to.c, 2, (to.c - from.c) / 2};
     const std::string shape = fmt::format("{}x{}x{}->{}", from.h, from.w, from.c, to.c);
     cases.push_back({"shortcut A fwd " + shape,
                      [=](graph::Program& p) {
@@ -152,7 +151,7 @@ std::vector<BenchCase> resnet20_bench_cases(int batch) {
                      },
                      4.0 * (s.output_count() / 2 + s.input_count())});
   }
-  const ops::Pool2dShape pool{uint32_t(batch), 32, 32, 16, 3, 3, 2, 2, 1, 1};
+  const Pool2dShape pool{batch, 32, 32, 16, 3, 3, 2, 2, 1, 1};
   cases.push_back({"maxpool 3x3 s2 fwd 32x32x16",
                    [=](graph::Program& p) {
                      auto x = p.tensor(random_floats(pool.input_count(), 1), "x");

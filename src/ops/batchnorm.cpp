@@ -38,13 +38,13 @@ struct Geometry {
   uint64_t workgroups() const { return uint64_t(tiles) * chunks; }
 };
 
-void check_params(const BatchNormParams& p, int64_t min_count, const char* op) {
+void check_params(const BatchNormShape& p, int64_t min_count, const char* op) {
   VKRES_ASSERT(p.c >= 1 && p.count >= min_count, fmt::format("{}: count {} and c {}", op, p.count, p.c));
   VKRES_ASSERT(uint64_t(p.count) * uint64_t(p.c) <= UINT32_MAX,
                fmt::format("{}: {} x {} elements exceed 32-bit indexing", op, p.count, p.c));
 }
 
-Geometry geometry(const OpSink& sink, const BatchNormParams& p) {
+Geometry geometry(const OpSink& sink, const BatchNormShape& p) {
   Geometry g;
   g.width = p.c % 4 == 0 ? 4 : 1;
   g.local = elementwise_local_size(sink.limits());
@@ -68,7 +68,7 @@ std::string kernel_name(const Geometry& g, const char* pass) {
 
 // Push constants in units of `width` floats: the row-walking passes index elements, the
 // per-channel passes floats. coeffs_floats is where the coefficients start in scratch.
-push::BatchNormPush make_push(const BatchNormParams& p, const Geometry& g, uint32_t width, uint64_t coeffs_floats,
+push::BatchNormPush make_push(const BatchNormShape& p, const Geometry& g, uint32_t width, uint64_t coeffs_floats,
                               bool accumulate) {
   push::BatchNormPush pc{};
   pc.count = static_cast<uint32_t>(p.count);
@@ -85,7 +85,7 @@ push::BatchNormPush make_push(const BatchNormParams& p, const Geometry& g, uint3
 }
 
 // A pass in which each invocation walks rows of one channel (or one vec4 of channels).
-Dispatch row_walk_pass(const OpSink& sink, const BatchNormParams& p, const Geometry& g, const char* pass,
+Dispatch row_walk_pass(const OpSink& sink, const BatchNormShape& p, const Geometry& g, const char* pass,
                        uint64_t coeffs_floats, bool accumulate, std::string label, double flops_per_float) {
   Dispatch d;
   d.kernel = kernel_name(g, pass);
@@ -98,7 +98,7 @@ Dispatch row_walk_pass(const OpSink& sink, const BatchNormParams& p, const Geome
 }
 
 // A pass with one invocation per channel.
-Dispatch channel_pass(const OpSink& sink, const BatchNormParams& p, const Geometry& g, const char* pass,
+Dispatch channel_pass(const OpSink& sink, const BatchNormShape& p, const Geometry& g, const char* pass,
                       uint64_t coeffs_floats, bool accumulate, std::string label, double flops_per_channel) {
   Dispatch d;
   d.kernel = std::string("batchnorm_") + pass;
@@ -111,17 +111,17 @@ Dispatch channel_pass(const OpSink& sink, const BatchNormParams& p, const Geomet
 }
 
 // Scratch holds the partial results of every slot, then the coefficient rows.
-uint64_t partials_floats(const BatchNormParams& p, const Geometry& g) {
+uint64_t partials_floats(const BatchNormShape& p, const Geometry& g) {
   return kPartialQuantities * g.slots() * uint64_t(p.c);
 }
 
-TensorId op_scratch(OpSink& sink, const BatchNormParams& p, uint64_t coeffs_floats, uint32_t coeff_rows,
+TensorId op_scratch(OpSink& sink, const BatchNormShape& p, uint64_t coeffs_floats, uint32_t coeff_rows,
                     const char* name) {
   return sink.scratch((coeffs_floats + uint64_t(coeff_rows) * uint64_t(p.c)) * sizeof(float), name);
 }
 
 // The last forward pass, shared by training and evaluation: y from x and the coefficients.
-void apply(OpSink& sink, const BatchNormParams& p, const Geometry& g, uint64_t coeffs_floats, TensorId x,
+void apply(OpSink& sink, const BatchNormShape& p, const Geometry& g, uint64_t coeffs_floats, TensorId x,
            TensorId scratch, TensorId y, std::string label) {
   Dispatch d = row_walk_pass(sink, p, g, "apply", coeffs_floats, false, std::move(label), 4);
   d.bindings = {{x, Access::read}, {scratch, Access::read}, {y, Access::write}};
@@ -130,7 +130,7 @@ void apply(OpSink& sink, const BatchNormParams& p, const Geometry& g, uint64_t c
 
 }  // namespace
 
-void batchnorm_train_forward(OpSink& sink, const BatchNormParams& p, TensorId x, TensorId affine,
+void batchnorm_train_forward(OpSink& sink, const BatchNormShape& p, TensorId x, TensorId affine,
                              TensorId running, TensorId saved, TensorId y) {
   check_params(p, 2, "batchnorm_train_forward");
   const Geometry g = geometry(sink, p);
@@ -152,7 +152,7 @@ void batchnorm_train_forward(OpSink& sink, const BatchNormParams& p, TensorId x,
   apply(sink, p, g, coeffs, x, scratch, y, "batchnorm fwd apply");
 }
 
-void batchnorm_eval_forward(OpSink& sink, const BatchNormParams& p, TensorId x, TensorId affine,
+void batchnorm_eval_forward(OpSink& sink, const BatchNormShape& p, TensorId x, TensorId affine,
                             TensorId running, TensorId y) {
   check_params(p, 1, "batchnorm_eval_forward");
   const Geometry g = geometry(sink, p);
@@ -165,7 +165,7 @@ void batchnorm_eval_forward(OpSink& sink, const BatchNormParams& p, TensorId x, 
   apply(sink, p, g, 0, x, scratch, y, "batchnorm eval apply");
 }
 
-void batchnorm_backward(OpSink& sink, const BatchNormParams& p, TensorId x, TensorId dy, TensorId affine,
+void batchnorm_backward(OpSink& sink, const BatchNormShape& p, TensorId x, TensorId dy, TensorId affine,
                         TensorId saved, GradOut daffine, GradOut dx) {
   check_params(p, 2, "batchnorm_backward");
   const Geometry g = geometry(sink, p);

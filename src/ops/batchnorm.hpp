@@ -20,27 +20,20 @@
 
 namespace vkres::ops {
 
-struct BatchNormParams {
-  int64_t count = 1;  // rows: n * h * w; training needs at least 2
-  int c = 1;
-  float eps = 1e-5f;
-  float momentum = 0.1f;
-};
-
 // Rows of the saved-statistics tensor: it holds kBatchNormSavedRows * c floats.
 inline constexpr int kBatchNormSavedRows = 3;
 
 // y = gamma * (x - mean) * invstd + beta with batch statistics; updates running, writes saved.
-void batchnorm_train_forward(OpSink& sink, const BatchNormParams& p, TensorId x, TensorId affine,
+void batchnorm_train_forward(OpSink& sink, const BatchNormShape& p, TensorId x, TensorId affine,
                              TensorId running, TensorId saved, TensorId y);
 
 // y = gamma * (x - running_mean) / sqrt(running_var + eps) + beta.
-void batchnorm_eval_forward(OpSink& sink, const BatchNormParams& p, TensorId x, TensorId affine,
+void batchnorm_eval_forward(OpSink& sink, const BatchNormShape& p, TensorId x, TensorId affine,
                             TensorId running, TensorId y);
 
 // Training-mode backward from the forward's saved statistics:
 //   dgamma = sum(dy * xhat), dbeta = sum(dy), dx = gamma * invstd * (dy - mean(dy) - xhat * mean(dy * xhat)).
-void batchnorm_backward(OpSink& sink, const BatchNormParams& p, TensorId x, TensorId dy, TensorId affine,
+void batchnorm_backward(OpSink& sink, const BatchNormShape& p, TensorId x, TensorId dy, TensorId affine,
                         TensorId saved, GradOut daffine, GradOut dx);
 
 }  // namespace vkres::ops

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "core/shapes.hpp"
 #include "graph/dispatch.hpp"
 
 namespace vkres::ops {

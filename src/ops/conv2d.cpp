@@ -21,23 +21,23 @@ constexpr uint64_t kTargetInvocations = 2048;
 constexpr uint64_t kMinChunkPixels = 256;
 constexpr uint64_t kMaxScratchBytes = 32ull << 20;
 
-void check_params(const Conv2dParams& p, const char* op) {
+void check_params(const Conv2dShape& p, const char* op) {
   VKRES_ASSERT(p.n > 0 && p.h > 0 && p.w > 0 && p.cin > 0 && p.cout > 0 && p.kh > 0 && p.kw > 0 &&
                    p.stride_h > 0 && p.stride_w > 0 && p.pad_h >= 0 && p.pad_w >= 0,
                fmt::format("{}: every size must be positive and padding non-negative", op));
   VKRES_ASSERT(p.h + 2 * p.pad_h >= p.kh && p.w + 2 * p.pad_w >= p.kw,
                fmt::format("{}: {}x{} kernel larger than the padded {}x{} input", op, p.kh, p.kw, p.h, p.w));
-  const uint64_t largest = std::max({p.input_size(), p.weight_size(), p.output_size()});
+  const uint64_t largest = std::max({p.input_count(), p.weight_count(), p.output_count()});
   VKRES_ASSERT(largest <= INT32_MAX, fmt::format("{}: {} elements exceed the kernels' 32-bit indexing", op, largest));
 }
 
-std::string describe(const Conv2dParams& p) {
+std::string describe(const Conv2dShape& p) {
   const std::string stride =
       p.stride_h == p.stride_w ? fmt::format("{}", p.stride_h) : fmt::format("{}x{}", p.stride_h, p.stride_w);
   return fmt::format("{}x{}/s{} {}->{} on {}x{}x{}", p.kh, p.kw, stride, p.cin, p.cout, p.n, p.h, p.w);
 }
 
-push::Conv2dPush shape_push(const Conv2dParams& p) {
+push::Conv2dPush shape_push(const Conv2dShape& p) {
   push::Conv2dPush pc{};
   pc.n = p.n;
   pc.h = p.h;
@@ -72,7 +72,7 @@ Dispatch conv_dispatch(const OpSink& sink, std::string kernel, const push::Conv2
   return d;
 }
 
-uint64_t output_pixels(const Conv2dParams& p) { return uint64_t(p.n) * p.oh() * p.ow(); }
+uint64_t output_pixels(const Conv2dShape& p) { return uint64_t(p.n) * p.oh() * p.ow(); }
 
 struct SplitK {
   uint32_t chunk_pixels = 0;
@@ -105,11 +105,11 @@ void sum_chunks(OpSink& sink, TensorId partials, uint32_t chunks, uint64_t count
 }
 
 // A linear layer is a 1x1 convolution of n 1x1 images: x [n][in] is NHWC, w [out][in] is OHWI.
-Conv2dParams linear_as_conv(int n, int in, int out) { return {.n = n, .cin = in, .cout = out}; }
+Conv2dShape linear_as_conv(int n, int in, int out) { return {.n = n, .cin = in, .cout = out}; }
 
 }  // namespace
 
-void conv2d_forward(OpSink& sink, const Conv2dParams& p, TensorId x, TensorId w, std::optional<TensorId> bias,
+void conv2d_forward(OpSink& sink, const Conv2dShape& p, TensorId x, TensorId w, std::optional<TensorId> bias,
                     TensorId y) {
   check_params(p, "conv2d_forward");
   const uint32_t local = conv_local_size(sink);
@@ -124,7 +124,7 @@ void conv2d_forward(OpSink& sink, const Conv2dParams& p, TensorId x, TensorId w,
   sink.dispatch(std::move(d));
 }
 
-void conv2d_backward_data(OpSink& sink, const Conv2dParams& p, TensorId dy, TensorId w, GradOut dx) {
+void conv2d_backward_data(OpSink& sink, const Conv2dShape& p, TensorId dy, TensorId w, GradOut dx) {
   check_params(p, "conv2d_backward_data");
   const uint32_t local = conv_local_size(sink);
   // Pixels of the largest stride phase; every phase gets that many rows.
@@ -142,13 +142,13 @@ void conv2d_backward_data(OpSink& sink, const Conv2dParams& p, TensorId dy, Tens
   sink.dispatch(std::move(d));
 }
 
-void conv2d_backward_filter(OpSink& sink, const Conv2dParams& p, TensorId x, TensorId dy, GradOut dw) {
+void conv2d_backward_filter(OpSink& sink, const Conv2dShape& p, TensorId x, TensorId dy, GradOut dw) {
   check_params(p, "conv2d_backward_filter");
   const uint32_t local = conv_local_size(sink);
   const uint64_t filter_size = uint64_t(p.kh) * p.kw * p.cin;
   const uint64_t tiles = graph::ceil_div(p.cout, kTileRows) * graph::ceil_div(filter_size, kTileCols);
-  const SplitK split = split_k(sink, output_pixels(p), tiles, p.weight_size());
-  const TensorId partials = sink.scratch(uint64_t(split.chunks) * p.weight_size() * sizeof(float), "conv2d dw partials");
+  const SplitK split = split_k(sink, output_pixels(p), tiles, p.weight_count());
+  const TensorId partials = sink.scratch(uint64_t(split.chunks) * p.weight_count() * sizeof(float), "conv2d dw partials");
   push::Conv2dPush pc = shape_push(p);
   pc.chunk_pixels = split.chunk_pixels;
   pc.chunks = split.chunks;
@@ -158,10 +158,10 @@ void conv2d_backward_filter(OpSink& sink, const Conv2dParams& p, TensorId x, Ten
   d.bindings = {{x, Access::read}, {dy, Access::read}, {partials, Access::write}};
   d.flops = 2 * p.macs();
   sink.dispatch(std::move(d));
-  sum_chunks(sink, partials, split.chunks, p.weight_size(), dw, "conv2d bwd filter sum " + describe(p));
+  sum_chunks(sink, partials, split.chunks, p.weight_count(), dw, "conv2d bwd filter sum " + describe(p));
 }
 
-void conv2d_backward_bias(OpSink& sink, const Conv2dParams& p, TensorId dy, GradOut db) {
+void conv2d_backward_bias(OpSink& sink, const Conv2dShape& p, TensorId dy, GradOut db) {
   check_params(p, "conv2d_backward_bias");
   const uint32_t local = conv_local_size(sink);
   const SplitK split = split_k(sink, output_pixels(p), p.cout, p.cout);

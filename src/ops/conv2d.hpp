@@ -15,30 +15,15 @@
 
 namespace vkres::ops {
 
-struct Conv2dParams {
-  int n = 1, h = 1, w = 1, cin = 1, cout = 1;
-  int kh = 1, kw = 1;
-  int stride_h = 1, stride_w = 1;
-  int pad_h = 0, pad_w = 0;
-  int oh() const { return (h + 2 * pad_h - kh) / stride_h + 1; }
-  int ow() const { return (w + 2 * pad_w - kw) / stride_w + 1; }
-  // Element counts of x, the weights and y.
-  uint64_t input_size() const { return uint64_t(n) * h * w * cin; }
-  uint64_t weight_size() const { return uint64_t(cout) * kh * kw * cin; }
-  uint64_t output_size() const { return uint64_t(n) * oh() * ow() * cout; }
-  // Multiply-adds of one pass (each pass does the same number).
-  double macs() const { return double(n) * oh() * ow() * cout * kh * kw * cin; }
-};
-
 // y = conv(x, w) (+ bias). Without a bias any tensor may fill its binding; it is not read.
-void conv2d_forward(OpSink& sink, const Conv2dParams& p, TensorId x, TensorId w, std::optional<TensorId> bias,
+void conv2d_forward(OpSink& sink, const Conv2dShape& p, TensorId x, TensorId w, std::optional<TensorId> bias,
                     TensorId y);
 // dx (=|+=) the gradient of the forward pass with respect to x.
-void conv2d_backward_data(OpSink& sink, const Conv2dParams& p, TensorId dy, TensorId w, GradOut dx);
+void conv2d_backward_data(OpSink& sink, const Conv2dShape& p, TensorId dy, TensorId w, GradOut dx);
 // dw (=|+=) the gradient with respect to the weights; deterministic (fixed-order split-K).
-void conv2d_backward_filter(OpSink& sink, const Conv2dParams& p, TensorId x, TensorId dy, GradOut dw);
+void conv2d_backward_filter(OpSink& sink, const Conv2dShape& p, TensorId x, TensorId dy, GradOut dw);
 // db (=|+=) the sum of dy over n, oy and ox; deterministic.
-void conv2d_backward_bias(OpSink& sink, const Conv2dParams& p, TensorId dy, GradOut db);
+void conv2d_backward_bias(OpSink& sink, const Conv2dShape& p, TensorId dy, GradOut db);
 
 // Fully connected layers: x [n][in], w [out][in], bias [out], y [n][out].
 void linear_forward(OpSink& sink, int n, int in, int out, TensorId x, TensorId w, std::optional<TensorId> bias,

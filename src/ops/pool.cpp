@@ -9,9 +9,9 @@ namespace vkres::ops {
 namespace {
 
 void check_shape(const Pool2dShape& s) {
-  VKRES_ASSERT(s.n && s.h && s.w && s.c && s.kh && s.kw && s.stride_h && s.stride_w,
+  VKRES_ASSERT(s.n > 0 && s.h > 0 && s.w > 0 && s.c > 0 && s.kh > 0 && s.kw > 0 && s.stride_h > 0 && s.stride_w > 0,
                "maxpool: sizes, kernel and strides must be positive");
-  VKRES_ASSERT(s.pad_h <= s.kh / 2 && s.pad_w <= s.kw / 2,
+  VKRES_ASSERT(s.pad_h >= 0 && s.pad_w >= 0 && s.pad_h <= s.kh / 2 && s.pad_w <= s.kw / 2,
                fmt::format("maxpool: padding {}x{} exceeds half the {}x{} kernel", s.pad_h, s.pad_w, s.kh, s.kw));
   VKRES_ASSERT(s.h + 2 * s.pad_h >= s.kh && s.w + 2 * s.pad_w >= s.kw,
                "maxpool: kernel is larger than the padded input");
@@ -20,8 +20,11 @@ void check_shape(const Pool2dShape& s) {
   VKRES_ASSERT(uint64_t(s.h) * s.w <= INT32_MAX, "maxpool: image too large for int32 argmax");
 }
 
+// check_shape has made every field positive (pads non-negative).
 push::MaxPoolPush maxpool_push(const Pool2dShape& s, bool accumulate) {
-  return {s.n, s.h, s.w, s.c, s.oh(), s.ow(), s.kh, s.kw, s.stride_h, s.stride_w, s.pad_h, s.pad_w, accumulate};
+  auto u = [](int v) { return static_cast<uint32_t>(v); };
+  return {u(s.n),  u(s.h),        u(s.w),        u(s.c),     u(s.oh()),  u(s.ow()),  u(s.kh),
+          u(s.kw), u(s.stride_h), u(s.stride_w), u(s.pad_h), u(s.pad_w), accumulate};
 }
 
 void check_avgpool_shape(uint32_t n, uint32_t h, uint32_t w, uint32_t c) {

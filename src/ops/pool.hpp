@@ -7,16 +7,6 @@ namespace vkres::ops {
 
 // PyTorch's MaxPool2d without dilation or ceil_mode; the ResNet stem uses 3x3, stride 2, pad 1.
 // Padding must stay within half the kernel (PyTorch's limit), so every window holds an input.
-struct Pool2dShape {
-  uint32_t n = 1, h = 1, w = 1, c = 1;
-  uint32_t kh = 3, kw = 3;
-  uint32_t stride_h = 2, stride_w = 2;
-  uint32_t pad_h = 1, pad_w = 1;
-  uint32_t oh() const { return (h + 2 * pad_h - kh) / stride_h + 1; }
-  uint32_t ow() const { return (w + 2 * pad_w - kw) / stride_w + 1; }
-  uint64_t input_count() const { return uint64_t(n) * h * w * c; }
-  uint64_t output_count() const { return uint64_t(n) * oh() * ow() * c; }
-};
 
 // x [n][h][w][c] -> y [n][oh][ow][c], and argmax [n][oh][ow][c] int32: the iy * w + ix of each
 // window's maximum (PyTorch's return_indices), the first one in row-major window order on ties.

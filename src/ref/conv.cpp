@@ -26,10 +26,6 @@ void check_shape(const char* function, const Conv2dShape& s) {
           "shape: kernel is larger than the padded input");
 }
 
-size_t input_size(const Conv2dShape& s) { return size_t(s.n) * s.h * s.w * s.cin; }
-size_t weight_size(const Conv2dShape& s) { return size_t(s.cout) * s.kh * s.kw * s.cin; }
-size_t output_size(const Conv2dShape& s) { return size_t(s.n) * s.oh() * s.ow() * s.cout; }
-
 // Calls tap(x_index, weight_index, y_index) for every product x * weight that contributes to
 // y in the forward pass. Taps that fall into the zero padding contribute nothing and are skipped.
 template <typename Tap>
@@ -65,11 +61,11 @@ void check_linear_shape(const char* function, int n, int in, int out) {
 Vec conv2d_forward(const Conv2dShape& s, const Vec& x, const Vec& weight, const Vec& bias) {
   const char* fn = "conv2d_forward";
   check_shape(fn, s);
-  require_size(fn, "x", x, input_size(s));
-  require_size(fn, "weight", weight, weight_size(s));
+  require_size(fn, "x", x, s.input_count());
+  require_size(fn, "weight", weight, s.weight_count());
   if (!bias.empty()) require_size(fn, "bias", bias, size_t(s.cout));
 
-  Vec y(output_size(s), 0.0);
+  Vec y(s.output_count(), 0.0);
   if (!bias.empty())
     for (size_t i = 0; i < y.size(); ++i) y[i] = bias[i % s.cout];
   for_each_tap(s, [&](size_t xi, size_t wi, size_t yi) { y[yi] += x[xi] * weight[wi]; });
@@ -79,10 +75,10 @@ Vec conv2d_forward(const Conv2dShape& s, const Vec& x, const Vec& weight, const 
 Vec conv2d_backward_data(const Conv2dShape& s, const Vec& dy, const Vec& weight) {
   const char* fn = "conv2d_backward_data";
   check_shape(fn, s);
-  require_size(fn, "dy", dy, output_size(s));
-  require_size(fn, "weight", weight, weight_size(s));
+  require_size(fn, "dy", dy, s.output_count());
+  require_size(fn, "weight", weight, s.weight_count());
 
-  Vec dx(input_size(s), 0.0);
+  Vec dx(s.input_count(), 0.0);
   for_each_tap(s, [&](size_t xi, size_t wi, size_t yi) { dx[xi] += dy[yi] * weight[wi]; });
   return dx;
 }
@@ -90,10 +86,10 @@ Vec conv2d_backward_data(const Conv2dShape& s, const Vec& dy, const Vec& weight)
 Vec conv2d_backward_filter(const Conv2dShape& s, const Vec& x, const Vec& dy) {
   const char* fn = "conv2d_backward_filter";
   check_shape(fn, s);
-  require_size(fn, "x", x, input_size(s));
-  require_size(fn, "dy", dy, output_size(s));
+  require_size(fn, "x", x, s.input_count());
+  require_size(fn, "dy", dy, s.output_count());
 
-  Vec dweight(weight_size(s), 0.0);
+  Vec dweight(s.weight_count(), 0.0);
   for_each_tap(s, [&](size_t xi, size_t wi, size_t yi) { dweight[wi] += dy[yi] * x[xi]; });
   return dweight;
 }
@@ -101,7 +97,7 @@ Vec conv2d_backward_filter(const Conv2dShape& s, const Vec& x, const Vec& dy) {
 Vec conv2d_backward_bias(const Conv2dShape& s, const Vec& dy) {
   const char* fn = "conv2d_backward_bias";
   check_shape(fn, s);
-  require_size(fn, "dy", dy, output_size(s));
+  require_size(fn, "dy", dy, s.output_count());
 
   Vec dbias(size_t(s.cout), 0.0);
   for (size_t i = 0; i < dy.size(); ++i) dbias[i % s.cout] += dy[i];

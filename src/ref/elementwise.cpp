@@ -25,9 +25,6 @@ void check_shape(const char* function, const Pool2dShape& s) {
           "shape: kernel is larger than the padded input");
 }
 
-size_t input_size(const Pool2dShape& s) { return size_t(s.n) * s.h * s.w * s.c; }
-size_t output_size(const Pool2dShape& s) { return size_t(s.n) * s.oh() * s.ow() * s.c; }
-
 // Index into x of the maximum of one pooling window. Scanning in row-major window order with
 // a strict comparison keeps the first of tied maxima; padded positions are skipped, which is
 // what padding with -infinity amounts to.
@@ -73,9 +70,6 @@ void check_shape(const char* function, const ShortcutAShape& s) {
           "shape: pad_before must be >= 0 and leave room for cin channels within cout");
 }
 
-size_t input_size(const ShortcutAShape& s) { return size_t(s.n) * s.h * s.w * s.cin; }
-size_t output_size(const ShortcutAShape& s) { return size_t(s.n) * s.oh() * s.ow() * s.cout; }
-
 // Calls visit(y_index, x_index) for every output element that copies an input element; the
 // remaining outputs are the zero channels.
 template <typename Visit>
@@ -111,9 +105,9 @@ Vec relu_backward(const Vec& x, const Vec& dy) {
 Vec maxpool2d_forward(const Pool2dShape& s, const Vec& x) {
   const char* fn = "maxpool2d_forward";
   check_shape(fn, s);
-  require_size(fn, "x", x, input_size(s));
+  require_size(fn, "x", x, s.input_count());
 
-  Vec y(output_size(s));
+  Vec y(s.output_count());
   for_each_window(s, x, [&](size_t yi, size_t xi) { y[yi] = x[xi]; });
   return y;
 }
@@ -121,8 +115,8 @@ Vec maxpool2d_forward(const Pool2dShape& s, const Vec& x) {
 Vec maxpool2d_backward(const Pool2dShape& s, const Vec& x, const Vec& dy) {
   const char* fn = "maxpool2d_backward";
   check_shape(fn, s);
-  require_size(fn, "x", x, input_size(s));
-  require_size(fn, "dy", dy, output_size(s));
+  require_size(fn, "x", x, s.input_count());
+  require_size(fn, "dy", dy, s.output_count());
 
   // Overlapping windows can share a maximum, so gradients accumulate.
   Vec dx(x.size(), 0.0);
@@ -168,9 +162,9 @@ Vec add(const Vec& a, const Vec& b) {
 Vec shortcut_a_forward(const ShortcutAShape& s, const Vec& x) {
   const char* fn = "shortcut_a_forward";
   check_shape(fn, s);
-  require_size(fn, "x", x, input_size(s));
+  require_size(fn, "x", x, s.input_count());
 
-  Vec y(output_size(s), 0.0);
+  Vec y(s.output_count(), 0.0);
   for_each_kept_element(s, [&](size_t yi, size_t xi) { y[yi] = x[xi]; });
   return y;
 }
@@ -178,9 +172,9 @@ Vec shortcut_a_forward(const ShortcutAShape& s, const Vec& x) {
 Vec shortcut_a_backward(const ShortcutAShape& s, const Vec& dy) {
   const char* fn = "shortcut_a_backward";
   check_shape(fn, s);
-  require_size(fn, "dy", dy, output_size(s));
+  require_size(fn, "dy", dy, s.output_count());
 
-  Vec dx(input_size(s), 0.0);
+  Vec dx(s.input_count(), 0.0);
   for_each_kept_element(s, [&](size_t yi, size_t xi) { dx[xi] = dy[yi]; });
   return dx;
 }

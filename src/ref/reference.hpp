@@ -7,18 +7,15 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/shapes.hpp"
+
 namespace vkres::ref {
 
 using Vec = std::vector<double>;
-
-struct Conv2dShape {
-  int n = 1, h = 1, w = 1, cin = 1, cout = 1;
-  int kh = 1, kw = 1;
-  int stride_h = 1, stride_w = 1;
-  int pad_h = 0, pad_w = 0;
-  int oh() const { return (h + 2 * pad_h - kh) / stride_h + 1; }
-  int ow() const { return (w + 2 * pad_w - kw) / stride_w + 1; }
-};
+using vkres::BatchNormShape;
+using vkres::Conv2dShape;
+using vkres::Pool2dShape;
+using vkres::ShortcutAShape;
 
 // x [n][h][w][cin], weight [cout][kh][kw][cin], bias [cout] or empty -> y [n][oh][ow][cout]
 Vec conv2d_forward(const Conv2dShape& s, const Vec& x, const Vec& weight, const Vec& bias);
@@ -29,15 +26,8 @@ Vec conv2d_backward_filter(const Conv2dShape& s, const Vec& x, const Vec& dy);
 // dy -> dbias [cout]
 Vec conv2d_backward_bias(const Conv2dShape& s, const Vec& dy);
 
-// Batch norm over the rows of an [count][c] matrix (count = n*h*w for NHWC activations).
-// PyTorch semantics: biased variance normalizes, unbiased variance (count/(count-1)) updates
-// running_var; running = (1 - momentum) * running + momentum * batch.
-struct BatchNormShape {
-  int64_t count = 1;
-  int c = 1;
-  double eps = 1e-5;
-  double momentum = 0.1;
-};
+// Batch norm, PyTorch semantics: biased variance normalizes, unbiased variance (count/(count-1))
+// updates running_var; running = (1 - momentum) * running + momentum * batch.
 struct BatchNormTrainResult {
   Vec y;             // [count][c]
   Vec mean;          // [c] batch mean
@@ -65,14 +55,6 @@ Vec relu_forward(const Vec& x);
 // dx = dy where x > 0, else 0
 Vec relu_backward(const Vec& x, const Vec& dy);
 
-struct Pool2dShape {
-  int n = 1, h = 1, w = 1, c = 1;
-  int kh = 3, kw = 3;
-  int stride_h = 2, stride_w = 2;
-  int pad_h = 1, pad_w = 1;
-  int oh() const { return (h + 2 * pad_h - kh) / stride_h + 1; }
-  int ow() const { return (w + 2 * pad_w - kw) / stride_w + 1; }
-};
 // Padding never wins (it is -infinity, as in PyTorch). Ties go to the first maximum in
 // row-major window order, which is where the whole gradient goes.
 Vec maxpool2d_forward(const Pool2dShape& s, const Vec& x);
@@ -86,17 +68,7 @@ Vec global_avgpool_backward(int n, int h, int w, int c, const Vec& dy);
 // Elementwise a + b (the residual add); its backward is the identity into both inputs.
 Vec add(const Vec& a, const Vec& b);
 
-// Option-A shortcut of the CIFAR ResNets: keep every stride-th row and column starting at 0
-// (oh = ceil(h / stride)), place the cin channels at [pad_before, pad_before + cin) of cout and
-// fill the rest with zeros. The paper's common PyTorch reproduction splits evenly:
-// pad_before = (cout - cin) / 2; "appended" zero channels means pad_before = 0.
-struct ShortcutAShape {
-  int n = 1, h = 1, w = 1, cin = 1, cout = 1;
-  int stride = 2;
-  int pad_before = 0;
-  int oh() const { return (h + stride - 1) / stride; }
-  int ow() const { return (w + stride - 1) / stride; }
-};
+// Option-A shortcut of the CIFAR ResNets (see ShortcutAShape).
 Vec shortcut_a_forward(const ShortcutAShape& s, const Vec& x);
 Vec shortcut_a_backward(const ShortcutAShape& s, const Vec& dy);
 

@@ -89,8 +89,7 @@ struct Layer {
     tsaved = p.tensor(uint64_t(ops::kBatchNormSavedRows) * s.c * sizeof(float), "saved");
     ty = p.tensor(s.elements() * sizeof(float), "y");
   }
-  ops::BatchNormParams params() const { return {.count = shape.count(), .c = shape.c}; }
-  ref::BatchNormShape ref_shape() const { return {.count = shape.count(), .c = shape.c}; }
+  BatchNormShape params() const { return {.count = shape.count(), .c = shape.c}; }
 };
 
 // hi + lo against the exact mean in units of the channel's standard deviation: what x - mean loses.
@@ -113,7 +112,7 @@ TEST_P(GpuBatchNorm, TrainForwardAndRunningStatistics) {
   Vec running_mean = l.running_mean, running_var = l.running_var;
   for (int replay = 1; replay <= 3; ++replay) {
     p.run();
-    const auto want = ref::batchnorm_train_forward(l.ref_shape(), l.x, l.gamma, l.beta, running_mean, running_var);
+    const auto want = ref::batchnorm_train_forward(l.params(), l.x, l.gamma, l.beta, running_mean, running_var);
     running_mean = want.running_mean;
     running_var = want.running_var;
     if (replay == 2) continue;
@@ -133,7 +132,7 @@ TEST_P(GpuBatchNorm, EvalForward) {
   const Layer l(p, GetParam());
   ops::batchnorm_eval_forward(p, l.params(), l.tx, l.taffine, l.trunning, l.ty);
   p.run();
-  const Vec want = ref::batchnorm_eval_forward(l.ref_shape(), l.x, l.gamma, l.beta, l.running_mean, l.running_var);
+  const Vec want = ref::batchnorm_eval_forward(l.params(), l.x, l.gamma, l.beta, l.running_mean, l.running_var);
   expect_elementwise_close(p.download(l.ty), want, "y");
 }
 
@@ -153,7 +152,7 @@ TEST_P(GpuBatchNorm, BackwardOverwritesThenAccumulates) {
   ops::batchnorm_backward(p, l.params(), l.tx, tdy, l.taffine, l.tsaved, {tdaffine_acc, true}, {tdx_acc, true});
   p.run();
 
-  const auto want = ref::batchnorm_train_backward(l.ref_shape(), l.x, l.gamma, l.dy);
+  const auto want = ref::batchnorm_train_backward(l.params(), l.x, l.gamma, l.dy);
   expect_elementwise_close(p.download(tdx), want.dx, "dx");
   const auto daffine = p.download(tdaffine);
   test::expect_close(row(daffine, 0, c), want.dgamma, kReductionTolerance, "dgamma");

@@ -27,16 +27,12 @@ Vec exact_values(size_t n, unsigned seed) {
   return v;
 }
 
-ref::Conv2dShape ref_shape(const ops::Conv2dParams& p) {
-  return {p.n, p.h, p.w, p.cin, p.cout, p.kh, p.kw, p.stride_h, p.stride_w, p.pad_h, p.pad_w};
-}
-
-ops::Conv2dParams conv(int n, int h, int w, int cin, int cout, int k, int stride, int pad) {
+Conv2dShape conv(int n, int h, int w, int cin, int cout, int k, int stride, int pad) {
   return {n, h, w, cin, cout, k, k, stride, stride, pad, pad};
 }
 
 struct ConvCase {
-  ops::Conv2dParams p;
+  Conv2dShape p;
   bool bias = false;
 };
 
@@ -50,33 +46,33 @@ class GpuConv2d : public ::testing::TestWithParam<ConvCase> {};
 
 TEST_P(GpuConv2d, Forward) {
   const auto& [p, with_bias] = GetParam();
-  const Vec x = exact_values(p.input_size(), 1), w = exact_values(p.weight_size(), 2);
+  const Vec x = exact_values(p.input_count(), 1), w = exact_values(p.weight_count(), 2);
   const Vec b = with_bias ? exact_values(p.cout, 3) : Vec{};
   graph::Program prog(gpu());
   auto tx = prog.tensor(test::to_float(x), "x");
   auto tw = prog.tensor(test::to_float(w), "w");
-  auto ty = prog.tensor(p.output_size() * 4, "y");
+  auto ty = prog.tensor(p.output_count() * 4, "y");
   std::optional<graph::TensorId> tb;
   if (with_bias) tb = prog.tensor(test::to_float(b), "b");
   ops::conv2d_forward(prog, p, tx, tw, tb, ty);
   prog.run();
-  test::expect_close(prog.download(ty), ref::conv2d_forward(ref_shape(p), x, w, b), kTolerance, "forward");
+  test::expect_close(prog.download(ty), ref::conv2d_forward(p, x, w, b), kTolerance, "forward");
 }
 
 // Every gradient pass twice: overwriting one tensor and accumulating onto another that holds `prior`.
 TEST_P(GpuConv2d, Backward) {
   const auto& p = GetParam().p;
-  const Vec x = exact_values(p.input_size(), 4), w = exact_values(p.weight_size(), 5);
-  const Vec dy = exact_values(p.output_size(), 6);
-  const Vec prior_dx = exact_values(p.input_size(), 7), prior_dw = exact_values(p.weight_size(), 8);
+  const Vec x = exact_values(p.input_count(), 4), w = exact_values(p.weight_count(), 5);
+  const Vec dy = exact_values(p.output_count(), 6);
+  const Vec prior_dx = exact_values(p.input_count(), 7), prior_dw = exact_values(p.weight_count(), 8);
   const Vec prior_db = exact_values(p.cout, 9);
   graph::Program prog(gpu());
   auto tx = prog.tensor(test::to_float(x), "x");
   auto tw = prog.tensor(test::to_float(w), "w");
   auto tdy = prog.tensor(test::to_float(dy), "dy");
-  auto tdx = prog.tensor(p.input_size() * 4, "dx");
+  auto tdx = prog.tensor(p.input_count() * 4, "dx");
   auto tdx_acc = prog.tensor(test::to_float(prior_dx), "dx accumulated");
-  auto tdw = prog.tensor(p.weight_size() * 4, "dw");
+  auto tdw = prog.tensor(p.weight_count() * 4, "dw");
   auto tdw_acc = prog.tensor(test::to_float(prior_dw), "dw accumulated");
   auto tdb = prog.tensor(p.cout * 4, "db");
   auto tdb_acc = prog.tensor(test::to_float(prior_db), "db accumulated");
@@ -88,7 +84,7 @@ TEST_P(GpuConv2d, Backward) {
   ops::conv2d_backward_bias(prog, p, tdy, {tdb_acc, true});
   prog.run();
 
-  const auto s = ref_shape(p);
+  const auto s = p;
   const Vec dx = ref::conv2d_backward_data(s, dy, w), dw = ref::conv2d_backward_filter(s, x, dy);
   const Vec db = ref::conv2d_backward_bias(s, dy);
   test::expect_close(prog.download(tdx), dx, kTolerance, "dx");
@@ -163,13 +159,13 @@ INSTANTIATE_TEST_SUITE_P(Shapes, GpuLinear,
 TEST(GpuConv2dDeterminism, FilterAndBiasGradientsAreBitIdentical) {
   const auto p = conv(1, 32, 32, 16, 16, 3, 1, 1);
   // Unquantized values: every product and sum rounds.
-  const Vec x = test::random_values(p.input_size(), 15), dy = test::random_values(p.output_size(), 16);
+  const Vec x = test::random_values(p.input_count(), 15), dy = test::random_values(p.output_count(), 16);
   std::vector<std::vector<float>> results;
   for (int program = 0; program < 2; ++program) {
     graph::Program prog(gpu());
     auto tx = prog.tensor(test::to_float(x), "x");
     auto tdy = prog.tensor(test::to_float(dy), "dy");
-    auto tdw = prog.tensor(p.weight_size() * 4, "dw");
+    auto tdw = prog.tensor(p.weight_count() * 4, "dw");
     auto tdb = prog.tensor(p.cout * 4, "db");
     ops::conv2d_backward_filter(prog, p, tx, tdy, {tdw, false});
     ops::conv2d_backward_bias(prog, p, tdy, {tdb, false});
@@ -182,7 +178,7 @@ TEST(GpuConv2dDeterminism, FilterAndBiasGradientsAreBitIdentical) {
   for (size_t i = 2; i < results.size(); ++i)
     EXPECT_EQ(0, std::memcmp(results[i].data(), results[i % 2].data(), results[i].size() * sizeof(float)))
         << "result " << i << " differs from the first run";
-  const auto s = ref_shape(p);
+  const auto s = p;
   test::expect_close(results[0], ref::conv2d_backward_filter(s, x, dy), kTolerance, "dw");
   test::expect_close(results[1], ref::conv2d_backward_bias(s, dy), kTolerance, "db");
 }

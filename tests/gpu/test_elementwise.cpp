@@ -1,7 +1,6 @@
 // ReLU, residual add, copy and fill on the GPU against the double-precision reference.
 #include <gtest/gtest.h>
 
-
 #include "ops/elementwise.hpp"
 #include "ref/reference.hpp"
 #include "support/gpu_env.hpp"

@@ -66,15 +66,15 @@ void run_add(const Fixture& f) {
 }
 
 void run_conv2d(const Fixture& f) {
-  const ops::Conv2dParams s{i32(f, "n"),        i32(f, "h"),        i32(f, "w"),     i32(f, "cin"),
+  const Conv2dShape s{i32(f, "n"),        i32(f, "h"),        i32(f, "w"),     i32(f, "cin"),
                             i32(f, "cout"),     i32(f, "kh"),       i32(f, "kw"),    i32(f, "stride_h"),
                             i32(f, "stride_w"), i32(f, "pad_h"),    i32(f, "pad_w")};
   const bool has_bias = f.meta_bool("bias");
   graph::Program p(gpu());
   auto x = p.tensor(input(f, "x"), "x"), w = p.tensor(input(f, "weight"), "weight");
   auto dy = p.tensor(input(f, "dy"), "dy");
-  auto y = p.tensor(s.output_size() * 4, "y"), dx = p.tensor(s.input_size() * 4, "dx");
-  auto dw = p.tensor(s.weight_size() * 4, "dweight"), db = p.tensor(uint64_t(s.cout) * 4, "dbias");
+  auto y = p.tensor(s.output_count() * 4, "y"), dx = p.tensor(s.input_count() * 4, "dx");
+  auto dw = p.tensor(s.weight_count() * 4, "dweight"), db = p.tensor(uint64_t(s.cout) * 4, "dbias");
   std::optional<graph::TensorId> bias;
   if (has_bias) bias = p.tensor(input(f, "bias"), "bias");
   ops::conv2d_forward(p, s, x, w, bias, y);
@@ -118,15 +118,15 @@ void expect_row(graph::Program& p, graph::TensorId t, int row, int c, const Fixt
   test::expect_close(r, f.tensor(name), kReduction, f.case_name() + " " + name);
 }
 
-ops::BatchNormParams batchnorm_params(const Fixture& f) {
-  ops::BatchNormParams params{f.meta_int("n") * f.meta_int("h") * f.meta_int("w"), static_cast<int>(f.meta_int("c")),
+BatchNormShape batchnorm_params(const Fixture& f) {
+  BatchNormShape params{f.meta_int("n") * f.meta_int("h") * f.meta_int("w"), static_cast<int>(f.meta_int("c")),
                               static_cast<float>(f.meta_double("eps"))};
   if (f.file().metadata().count("momentum")) params.momentum = static_cast<float>(f.meta_double("momentum"));
   return params;
 }
 
 void run_batchnorm_train(const Fixture& f) {
-  const ops::BatchNormParams params = batchnorm_params(f);
+  const BatchNormShape params = batchnorm_params(f);
   const int c = params.c;
   graph::Program p(gpu());
   auto x = p.tensor(input(f, "x"), "x"), dy = p.tensor(input(f, "dy"), "dy");
@@ -149,7 +149,7 @@ void run_batchnorm_train(const Fixture& f) {
 // Evaluation mode is forward only: frozen-statistics backward is not an op vkres offers (yet), so
 // the fixture's dx is not compared.
 void run_batchnorm_eval(const Fixture& f) {
-  const ops::BatchNormParams params = batchnorm_params(f);
+  const BatchNormShape params = batchnorm_params(f);
   graph::Program p(gpu());
   auto x = p.tensor(input(f, "x"), "x");
   auto affine = p.tensor(rows(f, "gamma", "beta"), "affine");
@@ -161,8 +161,8 @@ void run_batchnorm_eval(const Fixture& f) {
 }
 
 void run_maxpool(const Fixture& f) {
-  ops::Pool2dShape s{u32(f, "n"),        u32(f, "h"),        u32(f, "w"),     u32(f, "c"),    u32(f, "kh"), u32(f, "kw"),
-                     u32(f, "stride_h"), u32(f, "stride_w"), u32(f, "pad_h"), u32(f, "pad_w")};
+  Pool2dShape s{i32(f, "n"),        i32(f, "h"),        i32(f, "w"),     i32(f, "c"),    i32(f, "kh"), i32(f, "kw"),
+                     i32(f, "stride_h"), i32(f, "stride_w"), i32(f, "pad_h"), i32(f, "pad_w")};
   graph::Program p(gpu());
   auto x = p.tensor(input(f, "x"), "x"), dy = p.tensor(input(f, "dy"), "dy");
   auto y = p.tensor(s.output_count() * 4, "y"), argmax = p.tensor(s.output_count() * 4, "argmax");
@@ -187,8 +187,8 @@ void run_global_avgpool(const Fixture& f) {
 }
 
 void run_shortcut_a(const Fixture& f) {
-  ops::ShortcutAShape s{u32(f, "n"),    u32(f, "h"),      u32(f, "w"),         u32(f, "cin"),
-                        u32(f, "cout"), u32(f, "stride"), u32(f, "pad_before")};
+  ShortcutAShape s{i32(f, "n"),    i32(f, "h"),      i32(f, "w"),         i32(f, "cin"),
+                        i32(f, "cout"), i32(f, "stride"), i32(f, "pad_before")};
   graph::Program p(gpu());
   auto x = p.tensor(input(f, "x"), "x"), dy = p.tensor(input(f, "dy"), "dy");
   auto y = p.tensor(s.output_count() * 4, "y"), dx = p.tensor(s.input_count() * 4, "dx");

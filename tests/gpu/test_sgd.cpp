@@ -2,7 +2,6 @@
 // changing learning rate and first-step flag.
 #include <gtest/gtest.h>
 
-
 #include "core/error.hpp"
 #include "ops/sgd.hpp"
 #include "ref/reference.hpp"

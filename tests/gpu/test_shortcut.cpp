@@ -1,7 +1,6 @@
 // The option-A shortcut on the GPU against the double-precision reference.
 #include <gtest/gtest.h>
 
-
 #include "ops/shortcut.hpp"
 #include "ref/reference.hpp"
 #include "support/gpu_env.hpp"
@@ -12,10 +11,10 @@ namespace {
 using test::gpu;
 using test::random_values;
 
-class GpuShortcut : public ::testing::TestWithParam<ops::ShortcutAShape> {};
+class GpuShortcut : public ::testing::TestWithParam<ShortcutAShape> {};
 
 TEST_P(GpuShortcut, ForwardBackward) {
-  const ops::ShortcutAShape s = GetParam();
+  const ShortcutAShape s = GetParam();
   const ref::ShortcutAShape rs{.n = int(s.n),
                                .h = int(s.h),
                                .w = int(s.w),
@@ -46,8 +45,7 @@ TEST_P(GpuShortcut, ForwardBackward) {
   test::expect_close(p.download(tacc), ref::add(prior, dx), 1e-7, what + " bwd accumulate");
 }
 
-ops::ShortcutAShape shortcut(uint32_t n, uint32_t h, uint32_t w, uint32_t cin, uint32_t cout, uint32_t stride,
-                             uint32_t pad_before) {
+ShortcutAShape shortcut(int n, int h, int w, int cin, int cout, int stride, int pad_before) {
   return {.n = n, .h = h, .w = w, .cin = cin, .cout = cout, .stride = stride, .pad_before = pad_before};
 }
 

@@ -25,7 +25,9 @@ TEST(GpuMemoryPool, AllocationsAreAlignedDisjointAndReused) {
     auto a = pool.allocate(1 + rng() % 20000, 256);
     EXPECT_EQ(a.offset % 256, 0u);
     for (const auto& b : live)
-      if (a.buffer == b.buffer) EXPECT_TRUE(a.offset + a.size <= b.offset || b.offset + b.size <= a.offset);
+      if (a.buffer == b.buffer) {
+        EXPECT_TRUE(a.offset + a.size <= b.offset || b.offset + b.size <= a.offset);
+      }
     live.push_back(a);
     if (i % 3 == 2) {  // free one in the middle to fragment the blocks
       pool.free(live[live.size() / 2]);
@@ -118,7 +120,9 @@ TEST(GpuProgram, PlannedAndFullBarriersGiveIdenticalBits) {
     ops::copy(p, a, {tx, true}, n);          // x += a        (WAR on x)
     p.run();
     p.run();
-    if (mode == graph::SyncMode::planned) EXPECT_LT(p.barrier_count(), p.dispatches().size() - 1);
+    if (mode == graph::SyncMode::planned) {
+      EXPECT_LT(p.barrier_count(), p.dispatches().size() - 1);
+    }
     results.push_back(p.download(tx));
   }
   EXPECT_EQ(results[0], results[1]);

@@ -54,17 +54,7 @@ int meta_int(const Fixture& f, std::string_view key) { return static_cast<int>(f
 std::vector<int64_t> nhwc(int n, int h, int w, int c) { return {n, h, w, c}; }
 
 void check_conv2d(const Fixture& f) {
-  const ref::Conv2dShape s{.n = meta_int(f, "n"),
-                           .h = meta_int(f, "h"),
-                           .w = meta_int(f, "w"),
-                           .cin = meta_int(f, "cin"),
-                           .cout = meta_int(f, "cout"),
-                           .kh = meta_int(f, "kh"),
-                           .kw = meta_int(f, "kw"),
-                           .stride_h = meta_int(f, "stride_h"),
-                           .stride_w = meta_int(f, "stride_w"),
-                           .pad_h = meta_int(f, "pad_h"),
-                           .pad_w = meta_int(f, "pad_w")};
+  const Conv2dShape s = test::conv2d_shape(f);
   EXPECT_EQ(f.shape("x"), nhwc(s.n, s.h, s.w, s.cin));
   EXPECT_EQ(f.shape("weight"), (std::vector<int64_t>{s.cout, s.kh, s.kw, s.cin}));
   EXPECT_EQ(f.shape("y"), nhwc(s.n, s.oh(), s.ow(), s.cout));
@@ -80,15 +70,8 @@ void check_conv2d(const Fixture& f) {
   }
 }
 
-ref::BatchNormShape batchnorm_shape(const Fixture& f) {
-  return {.count = f.meta_int("n") * f.meta_int("h") * f.meta_int("w"),
-          .c = meta_int(f, "c"),
-          .eps = f.meta_double("eps")};
-}
-
 void check_batchnorm_train(const Fixture& f) {
-  ref::BatchNormShape s = batchnorm_shape(f);
-  s.momentum = f.meta_double("momentum");
+  const BatchNormShape s = test::batchnorm_shape(f);
   const Vec x = f.tensor("x"), gamma = f.tensor("gamma");
   const auto forward = ref::batchnorm_train_forward(s, x, gamma, f.tensor("beta"),
                                                     f.tensor("running_mean_in"), f.tensor("running_var_in"));
@@ -103,7 +86,7 @@ void check_batchnorm_train(const Fixture& f) {
 }
 
 void check_batchnorm_eval(const Fixture& f) {
-  const ref::BatchNormShape s = batchnorm_shape(f);
+  const BatchNormShape s = test::batchnorm_shape(f);
   const Vec gamma = f.tensor("gamma"), running_var = f.tensor("running_var"), dy = f.tensor("dy");
   EXPECT_MATCHES(f, "y",
                  ref::batchnorm_eval_forward(s, f.tensor("x"), gamma, f.tensor("beta"),
@@ -125,16 +108,7 @@ void check_relu(const Fixture& f) {
 }
 
 void check_maxpool2d(const Fixture& f) {
-  const ref::Pool2dShape s{.n = meta_int(f, "n"),
-                           .h = meta_int(f, "h"),
-                           .w = meta_int(f, "w"),
-                           .c = meta_int(f, "c"),
-                           .kh = meta_int(f, "kh"),
-                           .kw = meta_int(f, "kw"),
-                           .stride_h = meta_int(f, "stride_h"),
-                           .stride_w = meta_int(f, "stride_w"),
-                           .pad_h = meta_int(f, "pad_h"),
-                           .pad_w = meta_int(f, "pad_w")};
+  const Pool2dShape s = test::pool2d_shape(f);
   EXPECT_EQ(f.shape("y"), nhwc(s.n, s.oh(), s.ow(), s.c));
   const Vec x = f.tensor("x");
   EXPECT_MATCHES(f, "y", ref::maxpool2d_forward(s, x));
@@ -156,13 +130,7 @@ void check_add(const Fixture& f) {
 }
 
 void check_shortcut_a(const Fixture& f) {
-  const ref::ShortcutAShape s{.n = meta_int(f, "n"),
-                              .h = meta_int(f, "h"),
-                              .w = meta_int(f, "w"),
-                              .cin = meta_int(f, "cin"),
-                              .cout = meta_int(f, "cout"),
-                              .stride = meta_int(f, "stride"),
-                              .pad_before = meta_int(f, "pad_before")};
+  const ShortcutAShape s = test::shortcut_a_shape(f);
   EXPECT_EQ(f.shape("y"), nhwc(s.n, s.oh(), s.ow(), s.cout));
   EXPECT_MATCHES(f, "y", ref::shortcut_a_forward(s, f.tensor("x")));
   EXPECT_MATCHES(f, "dx", ref::shortcut_a_backward(s, f.tensor("dy")));

@@ -66,9 +66,7 @@ void run_add(const Fixture& f) {
 }
 
 void run_conv2d(const Fixture& f) {
-  const Conv2dShape s{i32(f, "n"),        i32(f, "h"),        i32(f, "w"),     i32(f, "cin"),
-                            i32(f, "cout"),     i32(f, "kh"),       i32(f, "kw"),    i32(f, "stride_h"),
-                            i32(f, "stride_w"), i32(f, "pad_h"),    i32(f, "pad_w")};
+  const Conv2dShape s = test::conv2d_shape(f);
   const bool has_bias = f.meta_bool("bias");
   graph::Program p(gpu());
   auto x = p.tensor(input(f, "x"), "x"), w = p.tensor(input(f, "weight"), "weight");
@@ -118,15 +116,8 @@ void expect_row(graph::Program& p, graph::TensorId t, int row, int c, const Fixt
   test::expect_close(r, f.tensor(name), kReduction, f.case_name() + " " + name);
 }
 
-BatchNormShape batchnorm_params(const Fixture& f) {
-  BatchNormShape params{f.meta_int("n") * f.meta_int("h") * f.meta_int("w"), static_cast<int>(f.meta_int("c")),
-                              static_cast<float>(f.meta_double("eps"))};
-  if (f.file().metadata().count("momentum")) params.momentum = static_cast<float>(f.meta_double("momentum"));
-  return params;
-}
-
 void run_batchnorm_train(const Fixture& f) {
-  const BatchNormShape params = batchnorm_params(f);
+  const BatchNormShape params = test::batchnorm_shape(f);
   const int c = params.c;
   graph::Program p(gpu());
   auto x = p.tensor(input(f, "x"), "x"), dy = p.tensor(input(f, "dy"), "dy");
@@ -149,7 +140,7 @@ void run_batchnorm_train(const Fixture& f) {
 // Evaluation mode is forward only: frozen-statistics backward is not an op vkres offers (yet), so
 // the fixture's dx is not compared.
 void run_batchnorm_eval(const Fixture& f) {
-  const BatchNormShape params = batchnorm_params(f);
+  const BatchNormShape params = test::batchnorm_shape(f);
   graph::Program p(gpu());
   auto x = p.tensor(input(f, "x"), "x");
   auto affine = p.tensor(rows(f, "gamma", "beta"), "affine");
@@ -161,8 +152,7 @@ void run_batchnorm_eval(const Fixture& f) {
 }
 
 void run_maxpool(const Fixture& f) {
-  Pool2dShape s{i32(f, "n"),        i32(f, "h"),        i32(f, "w"),     i32(f, "c"),    i32(f, "kh"), i32(f, "kw"),
-                     i32(f, "stride_h"), i32(f, "stride_w"), i32(f, "pad_h"), i32(f, "pad_w")};
+  const Pool2dShape s = test::pool2d_shape(f);
   graph::Program p(gpu());
   auto x = p.tensor(input(f, "x"), "x"), dy = p.tensor(input(f, "dy"), "dy");
   auto y = p.tensor(s.output_count() * 4, "y"), argmax = p.tensor(s.output_count() * 4, "argmax");
@@ -187,8 +177,7 @@ void run_global_avgpool(const Fixture& f) {
 }
 
 void run_shortcut_a(const Fixture& f) {
-  ShortcutAShape s{i32(f, "n"),    i32(f, "h"),      i32(f, "w"),         i32(f, "cin"),
-                        i32(f, "cout"), i32(f, "stride"), i32(f, "pad_before")};
+  const ShortcutAShape s = test::shortcut_a_shape(f);
   graph::Program p(gpu());
   auto x = p.tensor(input(f, "x"), "x"), dy = p.tensor(input(f, "dy"), "dy");
   auto y = p.tensor(s.output_count() * 4, "y"), dx = p.tensor(s.input_count() * 4, "dx");

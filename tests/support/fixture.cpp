@@ -123,4 +123,30 @@ std::vector<std::string> fixture_case_names() {
   return names;
 }
 
+namespace {
+int meta_i32(const Fixture& f, std::string_view key) { return static_cast<int>(f.meta_int(key)); }
+}  // namespace
+
+Conv2dShape conv2d_shape(const Fixture& f) {
+  return {meta_i32(f, "n"),        meta_i32(f, "h"),        meta_i32(f, "w"),     meta_i32(f, "cin"),
+          meta_i32(f, "cout"),     meta_i32(f, "kh"),       meta_i32(f, "kw"),    meta_i32(f, "stride_h"),
+          meta_i32(f, "stride_w"), meta_i32(f, "pad_h"),    meta_i32(f, "pad_w")};
+}
+
+Pool2dShape pool2d_shape(const Fixture& f) {
+  return {meta_i32(f, "n"),  meta_i32(f, "h"),        meta_i32(f, "w"),        meta_i32(f, "c"),     meta_i32(f, "kh"),
+          meta_i32(f, "kw"), meta_i32(f, "stride_h"), meta_i32(f, "stride_w"), meta_i32(f, "pad_h"), meta_i32(f, "pad_w")};
+}
+
+ShortcutAShape shortcut_a_shape(const Fixture& f) {
+  return {meta_i32(f, "n"),    meta_i32(f, "h"),      meta_i32(f, "w"),         meta_i32(f, "cin"),
+          meta_i32(f, "cout"), meta_i32(f, "stride"), meta_i32(f, "pad_before")};
+}
+
+BatchNormShape batchnorm_shape(const Fixture& f) {
+  BatchNormShape s{f.meta_int("n") * f.meta_int("h") * f.meta_int("w"), meta_i32(f, "c"), f.meta_double("eps")};
+  if (f.file().metadata().count("momentum")) s.momentum = f.meta_double("momentum");
+  return s;
+}
+
 }  // namespace vkres::test

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/shapes.hpp"
 #include "io/safetensors.hpp"
 
 namespace vkres::test {
@@ -46,6 +47,12 @@ class Fixture {
   io::SafetensorsFile file_;
   std::string op_;
 };
+
+// The layer shape a fixture's metadata describes (the keys are the shape structs' field names).
+Conv2dShape conv2d_shape(const Fixture& f);
+Pool2dShape pool2d_shape(const Fixture& f);
+ShortcutAShape shortcut_a_shape(const Fixture& f);
+BatchNormShape batchnorm_shape(const Fixture& f);  // count = n * h * w; momentum if the fixture has one
 
 std::filesystem::path fixture_path(std::string_view case_name);
 // Reads VKRES_FIXTURE_DIR/ops/<case_name>.safetensors and checks its fixture version.

@@ -10,6 +10,7 @@ packages=(
   vulkan-validationlayers  # VK_LAYER_KHRONOS_validation: tests fail on any message
   glslc spirv-tools        # build-time shader compiler and validator
   libglm-dev nlohmann-json3-dev libfmt-dev libgtest-dev
+  python3                  # the CLI test checks that `vkres devices --json` parses
 )
 
 missing=()

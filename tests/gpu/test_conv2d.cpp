@@ -22,8 +22,8 @@ constexpr double kTolerance = 1e-4;
 // Multiples of 1/8 in [-4, 4]: every product is a multiple of 1/64, so fp32 sums of up to 16384
 // terms are exact in any order and a mismatch can only be an indexing error.
 Vec exact_values(size_t n, unsigned seed) {
-  Vec v = test::random_values(n, seed);
-  for (auto& x : v) x = std::clamp(std::round(x * 8), -32.0, 32.0) / 8;
+  Vec v = test::random_on_grid(n, seed, 1.0, 0.125);
+  for (auto& x : v) x = std::clamp(x, -4.0, 4.0);
   return v;
 }
 

@@ -15,15 +15,6 @@ namespace {
 
 using test::gpu;
 
-// Normal logits rounded to quarters: exactly representable in fp32, with ties for top-k counting.
-std::vector<double> logits_with_ties(size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<double> dist(0.0, 2.0);
-  std::vector<double> v(n);
-  for (auto& x : v) x = std::round(dist(rng) * 4) / 4;
-  return v;
-}
-
 std::vector<int32_t> random_labels(int n, int classes, unsigned seed) {
   std::mt19937 rng(seed);
   std::uniform_int_distribution<int32_t> dist(0, classes - 1);
@@ -63,9 +54,9 @@ TEST_P(GpuLoss, MatchesReference) {
   const auto [n, classes, smoothing] = GetParam();
   const std::string what =
       "n " + std::to_string(n) + " classes " + std::to_string(classes) + " smoothing " + std::to_string(smoothing);
-  const auto logits = logits_with_ties(size_t(n) * classes, n + classes);
+  const auto logits = test::random_on_grid(size_t(n) * classes, n + classes, 2.0, 0.25);
   const auto labels = random_labels(int(n), int(classes), n * classes);
-  const auto prior = logits_with_ties(logits.size(), 7);
+  const auto prior = test::random_on_grid(logits.size(), 7, 2.0, 0.25);
   const LossRun got = run_loss(n, classes, smoothing, logits, labels, prior);
 
   const auto want = ref::softmax_cross_entropy(int(n), int(classes), logits, labels, smoothing);
@@ -104,7 +95,7 @@ TEST(GpuLossTopK, TiesCountAsCorrect) {
 // Labels outside [0, classes) are flagged, read nothing, and get a zero gradient; the host throws.
 TEST(GpuLossInvalidLabels, AreFlagged) {
   const uint32_t n = 4, classes = 10;
-  const auto logits = logits_with_ties(n * classes, 8);
+  const auto logits = test::random_on_grid(n * classes, 8, 2.0, 0.25);
   const std::vector<int32_t> labels = {2, 10, -1, 1 << 30};
   const LossRun got = run_loss(n, classes, 0.1f, logits, labels, std::vector<double>(logits.size(), 0.5));
   EXPECT_EQ(got.metrics[push::CE_INVALID_LABELS], 3.0f);

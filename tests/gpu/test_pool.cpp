@@ -2,7 +2,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <random>
 
 #include "ops/pool.hpp"
 #include "ref/reference.hpp"
@@ -13,23 +12,6 @@ namespace {
 
 using test::gpu;
 using test::random_values;
-
-// Normal values rounded to halves: exactly representable in fp32, and windows hold many ties.
-std::vector<double> values_with_ties(size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<double> dist(0.0, 1.5);
-  std::vector<double> v(n);
-  for (auto& x : v) x = std::round(dist(rng) * 2) / 2;
-  return v;
-}
-
-// Normal values on a grid of 1/1024: sums of a few of them are exact in fp32, so the max-pool
-// backward, which only adds, must match the reference exactly.
-std::vector<double> values_on_grid(size_t n, unsigned seed) {
-  std::vector<double> v = random_values(n, seed);
-  for (auto& x : v) x = std::round(x * 1024) / 1024;
-  return v;
-}
 
 std::string describe(const Pool2dShape& s) {
   return std::to_string(s.n) + "x" + std::to_string(s.h) + "x" + std::to_string(s.w) + "x" + std::to_string(s.c) +
@@ -42,8 +24,8 @@ class GpuPoolMax : public ::testing::TestWithParam<Pool2dShape> {};
 TEST_P(GpuPoolMax, ForwardBackward) {
   const Pool2dShape s = GetParam();
   const std::string what = describe(s);
-  const auto x = values_with_ties(s.input_count(), 1);
-  const auto dy = values_on_grid(s.output_count(), 2), prior = values_on_grid(s.input_count(), 3);
+  const auto x = test::random_on_grid(s.input_count(), 1, 1.5, 0.5);
+  const auto dy = test::random_on_grid(s.output_count(), 2, 1.0, 1.0 / 1024), prior = test::random_on_grid(s.input_count(), 3, 1.0, 1.0 / 1024);
   graph::Program p(gpu());
   auto tx = p.tensor(test::to_float(x), "x");
   auto ty = p.tensor(s.output_count() * 4, "y");

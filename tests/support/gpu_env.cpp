@@ -47,6 +47,12 @@ std::vector<double> random_values(size_t n, unsigned seed, double mean, double s
   return v;
 }
 
+std::vector<double> random_on_grid(size_t n, unsigned seed, double stddev, double step) {
+  std::vector<double> v = random_values(n, seed, 0.0, stddev);
+  for (auto& x : v) x = std::round(x / step) * step;
+  return v;
+}
+
 std::vector<float> to_float(std::span<const double> v) { return {v.begin(), v.end()}; }
 std::vector<double> to_double(std::span<const float> v) { return {v.begin(), v.end()}; }
 

@@ -20,6 +20,10 @@ vk::Context& gpu();
 // GPU sees the very numbers the double-precision reference computes with.
 std::vector<double> random_values(size_t n, unsigned seed, double mean = 0.0, double stddev = 1.0);
 
+// The same, rounded to multiples of `step` (a power of two): ties for max/top-k tests, and sums
+// that are exact in fp32 so that any mismatch is an indexing error, not rounding.
+std::vector<double> random_on_grid(size_t n, unsigned seed, double stddev, double step);
+
 std::vector<float> to_float(std::span<const double> v);
 std::vector<double> to_double(std::span<const float> v);
 

@@ -12,6 +12,7 @@ namespace vkres::cli {
 
 int devices_command(const std::vector<std::string>& argv);
 int bench_command(const std::vector<std::string>& argv);
+int info_command(const std::vector<std::string>& argv);
 
 // Options every device-using command accepts: --device and --limits override VKRES_DEVICE and
 // VKRES_LIMITS; VKRES_VALIDATION picks validation.

@@ -14,6 +14,7 @@ constexpr const char* kUsage = R"(usage: vkres <command> [options]
 commands:
   devices   list the Vulkan devices, their limits, and which one vkres would use
   bench     benchmark the kernels on this device (--ops)
+  info      describe a model: layers, parameters, multiply-adds (--model NAME)
 
 common options:
   --device N|NAME   pick a device by index or name substring (default: VKRES_DEVICE, else the
@@ -42,6 +43,7 @@ int main(int argc, char** argv) {
   try {
     if (command == "devices") return vkres::cli::devices_command(args);
     if (command == "bench") return vkres::cli::bench_command(args);
+    if (command == "info") return vkres::cli::info_command(args);
     std::fprintf(stderr, "vkres: unknown command '%s'\n%s", command.c_str(), kUsage);
     return 2;
   } catch (const vkres::Error& e) {

@@ -71,5 +71,15 @@ else
     bash -c "'$vkres' bench --ops --batch 1 --repeat 1 2>&1 | grep -q 'ignoring pipeline cache' || echo clean"
 fi
 
+# Model descriptions need no device.
+expect_ok "info counts resnet110's parameters" "parameters +1,727,962 \(1\.7M\)" "$vkres" info --model resnet110
+expect_ok "info counts resnet50's multiply-adds" "forward +4\.09 GFLOPs" "$vkres" info --model resnet50
+expect_ok "info --json parses" "^272474$" \
+  bash -c "'$vkres' info --model resnet20 --shortcut B --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"parameters\"])'"
+expect_error "info of an unknown model" 1 "unknown model 'resnet19'.*hint: models: resnet20, " "$vkres" info --model resnet19
+expect_error "info without a model" 1 "say which model" "$vkres" info
+expect_error "option A on an ImageNet model" 1 "projection shortcuts \(B\) only" "$vkres" info --model resnet50 --shortcut A
+expect_error "bad input size" 1 "bad input size '32x'" "$vkres" info --model resnet20 --input 32x
+
 echo "cli: $passed passed, $failures failed"
 [[ $failures -eq 0 ]]

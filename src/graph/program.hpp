@@ -1,6 +1,6 @@
 // A recorded sequence of dispatches over eagerly allocated tensors: the simplest OpSink. Ops are
-// built into it, the first run() records one command buffer (descriptor sets written once,
-// barriers from plan_barriers), and every later run() replays it.
+// built into it, the first run() records one command buffer (graph::RecordedCommands), and every
+// later run() replays it.
 #pragma once
 
 #include <memory>
@@ -8,16 +8,12 @@
 #include <string>
 #include <vector>
 
-#include <vulkan/vulkan_core.h>
-
 #include "graph/barrier_planner.hpp"
 #include "graph/dispatch.hpp"
+#include "graph/recorder.hpp"
 #include "vk/context.hpp"
 
 namespace vkres::graph {
-
-// VKRES_SYNC=full selects SyncMode::full (a barrier after every dispatch), for bitwise comparisons.
-SyncMode sync_mode_from_environment();
 
 class Program : public OpSink {
  public:
@@ -69,18 +65,13 @@ class Program : public OpSink {
     vk::Allocation alloc;
     std::string name;
   };
-  void record();
-  void invalidate();
+  BufferRange range(TensorId t) const;
 
   vk::Context& ctx_;
   std::vector<Tensor> tensors_;
   std::vector<Dispatch> dispatches_;
-  std::vector<bool> barrier_before_;
-  SyncMode sync_ = sync_mode_from_environment();
-  bool profiling_ = false;
-  VkDescriptorPool descriptor_pool_ = VK_NULL_HANDLE;
-  VkCommandBuffer command_buffer_ = VK_NULL_HANDLE;
-  VkQueryPool query_pool_ = VK_NULL_HANDLE;
+  RecordOptions options_;
+  std::unique_ptr<RecordedCommands> recorded_;  // null until run(), and again after any change
 };
 
 }  // namespace vkres::graph

@@ -1,0 +1,184 @@
+#include "graph/recorder.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <span>
+
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+
+namespace vkres::graph {
+namespace {
+
+// The buffer range of every binding of every dispatch, resolved once.
+using ResolvedBindings = std::vector<std::vector<BufferRange>>;
+
+ResolvedBindings resolve_bindings(const std::vector<Dispatch>& dispatches, const ResolveTensor& resolve) {
+  ResolvedBindings resolved;
+  for (const Dispatch& d : dispatches) {
+    auto& ranges = resolved.emplace_back();
+    for (const Binding& b : d.bindings) ranges.push_back(resolve(b.tensor));
+  }
+  return resolved;
+}
+
+std::vector<std::vector<RangeAccess>> range_accesses(const std::vector<Dispatch>& dispatches,
+                                                     const ResolvedBindings& resolved) {
+  std::vector<std::vector<RangeAccess>> accesses;
+  for (size_t i = 0; i < dispatches.size(); ++i) {
+    auto& list = accesses.emplace_back();
+    for (size_t b = 0; b < resolved[i].size(); ++b) {
+      const BufferRange& r = resolved[i][b];
+      list.push_back({reinterpret_cast<uint64_t>(r.buffer), r.offset, r.offset + r.size,
+                      writes(dispatches[i].bindings[b].access)});
+    }
+  }
+  return accesses;
+}
+
+void memory_barrier(VkCommandBuffer cb, VkPipelineStageFlags src_stages, VkAccessFlags src_access,
+                    VkPipelineStageFlags dst_stages, VkAccessFlags dst_access) {
+  VkMemoryBarrier barrier{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+  barrier.srcAccessMask = src_access;
+  barrier.dstAccessMask = dst_access;
+  vkCmdPipelineBarrier(cb, src_stages, dst_stages, 0, 1, &barrier, 0, nullptr, 0, nullptr);
+}
+
+}  // namespace
+
+SyncMode sync_mode_from_environment() {
+  const char* s = std::getenv("VKRES_SYNC");
+  if (!s || !*s || !std::strcmp(s, "planned")) return SyncMode::planned;
+  if (!std::strcmp(s, "full")) return SyncMode::full;
+  throw Error(fmt::format("VKRES_SYNC: unknown value '{}'", s), "use 'planned' or 'full'");
+}
+
+RecordedCommands::RecordedCommands(vk::Context& ctx) : ctx_(ctx) {}
+
+RecordedCommands::RecordedCommands(vk::Context& ctx, const std::vector<Dispatch>& dispatches,
+                                   const ResolveTensor& resolve, RecordOptions options)
+    : RecordedCommands(ctx) {
+  dispatch_count_ = dispatches.size();
+  const ResolvedBindings resolved = resolve_bindings(dispatches, resolve);
+  barrier_before_ = plan_barriers(range_accesses(dispatches, resolved),
+                                  options.profiling ? SyncMode::full : options.sync);
+  uint32_t descriptor_count = 0;
+  for (const Dispatch& d : dispatches) descriptor_count += static_cast<uint32_t>(d.bindings.size());
+  const bool timestamps = options.profiling && ctx_.limits().timestamps;
+  create_pools(dispatches.size(), descriptor_count, timestamps);
+  record(dispatches, resolved, timestamps);
+}
+
+RecordedCommands::~RecordedCommands() {
+  VkDevice dev = ctx_.device();
+  if (command_buffer_) vkFreeCommandBuffers(dev, ctx_.command_pool(), 1, &command_buffer_);
+  if (descriptor_pool_) vkDestroyDescriptorPool(dev, descriptor_pool_, nullptr);
+  if (query_pool_) vkDestroyQueryPool(dev, query_pool_, nullptr);
+}
+
+void RecordedCommands::create_pools(size_t dispatch_count, uint32_t descriptor_count, bool timestamps) {
+  VkDevice dev = ctx_.device();
+  VkDescriptorPoolSize size{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, std::max<uint32_t>(1, descriptor_count)};
+  VkDescriptorPoolCreateInfo pi{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
+  pi.maxSets = std::max<uint32_t>(1, static_cast<uint32_t>(dispatch_count));
+  pi.poolSizeCount = 1;
+  pi.pPoolSizes = &size;
+  check_vk(vkCreateDescriptorPool(dev, &pi, nullptr, &descriptor_pool_), "vkCreateDescriptorPool");
+
+  if (timestamps) {
+    VkQueryPoolCreateInfo qi{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
+    qi.queryType = VK_QUERY_TYPE_TIMESTAMP;
+    qi.queryCount = static_cast<uint32_t>(dispatch_count + 1);
+    check_vk(vkCreateQueryPool(dev, &qi, nullptr, &query_pool_), "vkCreateQueryPool");
+  }
+
+  VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+  ai.commandPool = ctx_.command_pool();
+  ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+  ai.commandBufferCount = 1;
+  check_vk(vkAllocateCommandBuffers(dev, &ai, &command_buffer_), "vkAllocateCommandBuffers");
+}
+
+VkDescriptorSet RecordedCommands::write_descriptor_set(const vk::Pipeline& p, const std::vector<BufferRange>& ranges) {
+  VkDevice dev = ctx_.device();
+  VkDescriptorSetAllocateInfo dsi{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
+  dsi.descriptorPool = descriptor_pool_;
+  dsi.descriptorSetCount = 1;
+  dsi.pSetLayouts = &p.set_layout;
+  VkDescriptorSet set;
+  check_vk(vkAllocateDescriptorSets(dev, &dsi, &set), "vkAllocateDescriptorSets");
+  std::vector<VkDescriptorBufferInfo> infos(ranges.size());
+  std::vector<VkWriteDescriptorSet> set_writes(ranges.size());
+  for (size_t b = 0; b < ranges.size(); ++b) {
+    infos[b] = {ranges[b].buffer, ranges[b].offset, ranges[b].size};
+    set_writes[b] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
+    set_writes[b].dstSet = set;
+    set_writes[b].dstBinding = static_cast<uint32_t>(b);
+    set_writes[b].descriptorCount = 1;
+    set_writes[b].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+    set_writes[b].pBufferInfo = &infos[b];
+  }
+  vkUpdateDescriptorSets(dev, static_cast<uint32_t>(set_writes.size()), set_writes.data(), 0, nullptr);
+  return set;
+}
+
+void RecordedCommands::record(const std::vector<Dispatch>& dispatches, const ResolvedBindings& resolved,
+                              bool timestamps) {
+  VkCommandBuffer cb = command_buffer_;
+  VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+  check_vk(vkBeginCommandBuffer(cb, &bi), "vkBeginCommandBuffer");
+  // Start: the previous replay's shader writes and any transfers (staged uploads) come first.
+  memory_barrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                 VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                 VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+  if (timestamps) {
+    vkCmdResetQueryPool(cb, query_pool_, 0, static_cast<uint32_t>(dispatches.size() + 1));
+    vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, query_pool_, 0);
+  }
+
+  for (size_t i = 0; i < dispatches.size(); ++i) {
+    const Dispatch& d = dispatches[i];
+    const vk::Pipeline& p = ctx_.pipelines().get(
+        {d.kernel, d.spec, static_cast<uint32_t>(d.bindings.size()), d.push.size});
+    VkDescriptorSet set = write_descriptor_set(p, resolved[i]);
+    if (barrier_before_[i]) {
+      // Some dispatch since the last barrier wrote what this one touches, or read what it writes.
+      memory_barrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_SHADER_READ_BIT,
+                     VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+    }
+    vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, p.pipeline);
+    vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, p.layout, 0, 1, &set, 0, nullptr);
+    if (d.push.size) vkCmdPushConstants(cb, p.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, d.push.size, d.push.bytes.data());
+    vkCmdDispatch(cb, d.groups[0], d.groups[1], d.groups[2]);
+    if (timestamps)
+      vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, query_pool_, static_cast<uint32_t>(i + 1));
+  }
+  // End: results become visible to host reads and to transfers (staged downloads).
+  memory_barrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
+                 VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                 VK_ACCESS_HOST_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT);
+  check_vk(vkEndCommandBuffer(cb), "vkEndCommandBuffer");
+}
+
+void RecordedCommands::run() { ctx_.submit_and_wait(std::span<const VkCommandBuffer>(&command_buffer_, 1)); }
+
+size_t RecordedCommands::barrier_count() const {
+  return static_cast<size_t>(std::count(barrier_before_.begin(), barrier_before_.end(), true));
+}
+
+std::vector<double> RecordedCommands::dispatch_ms() const {
+  if (!query_pool_) return {};
+  std::vector<uint64_t> ts(dispatch_count_ + 1);
+  if (vkGetQueryPoolResults(ctx_.device(), query_pool_, 0, static_cast<uint32_t>(ts.size()),
+                            ts.size() * sizeof(uint64_t), ts.data(), sizeof(uint64_t),
+                            VK_QUERY_RESULT_64_BIT) != VK_SUCCESS)
+    return {};
+  std::vector<double> ms(dispatch_count_);
+  const double period = ctx_.limits().timestamp_period_ns;
+  for (size_t i = 0; i < ms.size(); ++i) ms[i] = static_cast<double>(ts[i + 1] - ts[i]) * period * 1e-6;
+  return ms;
+}
+
+}  // namespace vkres::graph

@@ -1,0 +1,68 @@
+// One command buffer recorded from a list of dispatches, replayed on every run(). Shared by every
+// OpSink that records (Program, Graph): they differ only in where a tensor's bytes live, which they
+// pass in as a function from TensorId to a buffer range.
+#pragma once
+
+#include <functional>
+#include <vector>
+
+#include <vulkan/vulkan_core.h>
+
+#include "graph/barrier_planner.hpp"
+#include "graph/dispatch.hpp"
+#include "vk/context.hpp"
+
+namespace vkres::graph {
+
+struct BufferRange {
+  VkBuffer buffer = VK_NULL_HANDLE;
+  VkDeviceSize offset = 0;
+  VkDeviceSize size = 0;
+};
+
+using ResolveTensor = std::function<BufferRange(TensorId)>;
+
+// VKRES_SYNC=full selects SyncMode::full (a barrier after every dispatch), for bitwise comparisons.
+SyncMode sync_mode_from_environment();
+
+struct RecordOptions {
+  SyncMode sync = sync_mode_from_environment();
+  // Timestamps around every dispatch (where the device has them), with full sync so that each
+  // dispatch's time is its own.
+  bool profiling = false;
+};
+
+// Descriptor sets are written once and barriers planned on the resolved byte ranges, so tensors
+// that share bytes (aliased transient memory) are ordered like any other hazard. The tensors must
+// keep their buffer ranges for as long as this object lives.
+class RecordedCommands {
+ public:
+  RecordedCommands(vk::Context& ctx, const std::vector<Dispatch>& dispatches, const ResolveTensor& resolve,
+                   RecordOptions options);
+  ~RecordedCommands();
+  RecordedCommands(const RecordedCommands&) = delete;
+  RecordedCommands& operator=(const RecordedCommands&) = delete;
+
+  void run();
+  // GPU milliseconds of each dispatch in the last run (empty without profiling or timestamps).
+  std::vector<double> dispatch_ms() const;
+  size_t barrier_count() const;
+
+ private:
+  // Delegated to by the public constructor: once it returns, the destructor releases whatever a
+  // throwing recording step had already created.
+  explicit RecordedCommands(vk::Context& ctx);
+  void create_pools(size_t dispatch_count, uint32_t descriptor_count, bool timestamps);
+  VkDescriptorSet write_descriptor_set(const vk::Pipeline& p, const std::vector<BufferRange>& ranges);
+  void record(const std::vector<Dispatch>& dispatches, const std::vector<std::vector<BufferRange>>& resolved,
+              bool timestamps);
+
+  vk::Context& ctx_;
+  size_t dispatch_count_ = 0;
+  std::vector<bool> barrier_before_;
+  VkDescriptorPool descriptor_pool_ = VK_NULL_HANDLE;
+  VkCommandBuffer command_buffer_ = VK_NULL_HANDLE;
+  VkQueryPool query_pool_ = VK_NULL_HANDLE;
+};
+
+}  // namespace vkres::graph

@@ -20,36 +20,20 @@ keys in insertion order). safetensors files are written by hand with struct + js
 `safetensors` package is not installed on the build machine.
 """
 
-import json
-import struct
 import zlib
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
+from fixture_common import write_safetensors
+
 FIXTURE_VERSION = "1"
 OUT_DIR = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "ops"
 
-DTYPE_CODES = {torch.float64: ("F64", "<f8"), torch.int64: ("I64", "<i8")}
-
-
-def write_safetensors(path, tensors, metadata):
+def write_fixture(path, tensors, metadata):
     """tensors: dict name -> torch tensor (float64 or int64); laid out in dict order."""
-    header = {"__metadata__": metadata}
-    blobs = []
-    offset = 0
-    for name, tensor in tensors.items():
-        dtype_name, numpy_code = DTYPE_CODES[tensor.dtype]
-        blob = tensor.detach().contiguous().numpy().astype(numpy_code).tobytes()
-        header[name] = {"dtype": dtype_name, "shape": list(tensor.shape),
-                        "data_offsets": [offset, offset + len(blob)]}
-        blobs.append(blob)
-        offset += len(blob)
-    header_bytes = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    # Padding keeps the F64 payload 8-byte aligned for readers that map the file.
-    header_bytes += b" " * (-len(header_bytes) % 8)
-    path.write_bytes(struct.pack("<Q", len(header_bytes)) + header_bytes + b"".join(blobs))
+    write_safetensors(path, {name: t.detach().contiguous().numpy() for name, t in tensors.items()}, metadata)
 
 
 def seed_for(case_name):
@@ -273,7 +257,7 @@ def main():
         torch.manual_seed(seed_for(name))
         tensors, metadata = build()
         path = OUT_DIR / f"{name}.safetensors"
-        write_safetensors(path, tensors, metadata)
+        write_fixture(path, tensors, metadata)
         print(f"{path.relative_to(OUT_DIR.parent.parent.parent)}: {path.stat().st_size} bytes")
 
 

@@ -61,9 +61,7 @@ The output is deterministic: the same bytes on every run (single thread, determi
 algorithms, no random generator, header keys in insertion order).
 """
 
-import json
 import math
-import struct
 from pathlib import Path
 
 import numpy as np
@@ -71,6 +69,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
+
+from fixture_common import CifarResNet, write_safetensors
 
 FIXTURE_VERSION = "1"
 INIT_NAME = "parity-splitmix64-v1"
@@ -145,62 +145,6 @@ def parity_init(model):
 
 def parity_labels(batch, num_classes):
     return (parity_bits("labels", batch) >> np.uint64(33)) % np.uint64(num_classes)
-
-
-# --- models ------------------------------------------------------------------------------------
-# The CIFAR ResNets as tools/gen_model_names.py builds them (akamaster/pytorch_resnet_cifar10's
-# layout, torchvision's names), now with their forward passes.
-
-class CifarBasicBlock(nn.Module):
-    def __init__(self, in_planes, planes, stride, option):
-        super().__init__()
-        self.option = option
-        self.conv1 = nn.Conv2d(in_planes, planes, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(planes)
-        self.reshapes = stride != 1 or in_planes != planes
-        self.stride = stride
-        self.pad = (planes - in_planes) // 2  # option A: even split of the zero channels
-        if option == "B" and self.reshapes:
-            self.downsample = nn.Sequential(
-                nn.Conv2d(in_planes, planes, 1, stride, bias=False), nn.BatchNorm2d(planes))
-
-    def shortcut(self, x):
-        if not self.reshapes:
-            return x
-        if self.option == "A":
-            x = x[:, :, ::self.stride, ::self.stride]
-            return F.pad(x, (0, 0, 0, 0, self.pad, self.pad))
-        return self.downsample(x)
-
-    def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        if self.option != "none":
-            out = out + self.shortcut(x)
-        return F.relu(out)
-
-
-class CifarResNet(nn.Module):
-    def __init__(self, blocks_per_stage, option, num_classes):
-        super().__init__()
-        self.conv1 = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(16)
-        in_planes = 16
-        for stage, planes in enumerate((16, 32, 64)):
-            blocks = []
-            for b in range(blocks_per_stage):
-                stride = 2 if stage > 0 and b == 0 else 1
-                blocks.append(CifarBasicBlock(in_planes, planes, stride, option))
-                in_planes = planes
-            setattr(self, f"layer{stage + 1}", nn.Sequential(*blocks))
-        self.fc = nn.Linear(64, num_classes)
-
-    def forward(self, x):
-        x = F.relu(self.bn1(self.conv1(x)))
-        x = self.layer3(self.layer2(self.layer1(x)))
-        return self.fc(x.mean(dim=(2, 3)))
 
 
 CIFAR = dict(input_h=32, input_w=32, batch=3, num_classes=10, lr=0.1, momentum=0.9,
@@ -290,26 +234,6 @@ def run_case(case):
 
 
 # --- writing -----------------------------------------------------------------------------------
-
-DTYPE_NAMES = {np.dtype("<f8"): "F64", np.dtype("<f4"): "F32", np.dtype("<i8"): "I64"}
-
-
-def write_safetensors(path, tensors, metadata):
-    """tensors: name -> numpy array (float64, float32 or int64); laid out in dict order."""
-    header = {"__metadata__": metadata}
-    blobs, offset = [], 0
-    for name, array in tensors.items():
-        dtype = array.dtype.newbyteorder("<")
-        blob = array.astype(dtype).tobytes()  # C order; np.ascontiguousarray would make [] into [1]
-        header[name] = {"dtype": DTYPE_NAMES[dtype], "shape": list(array.shape),
-                        "data_offsets": [offset, offset + len(blob)]}
-        blobs.append(blob)
-        offset += len(blob)
-    header_bytes = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    # Padding keeps the payload 8-byte aligned for readers that map the file.
-    header_bytes += b" " * (-len(header_bytes) % 8)
-    path.write_bytes(struct.pack("<Q", len(header_bytes)) + header_bytes + b"".join(blobs))
-
 
 def metadata(case):
     result = {"vkres_fixture_version": FIXTURE_VERSION, "init": INIT_NAME}

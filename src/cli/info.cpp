@@ -80,6 +80,10 @@ void print_table(const nn::ModelSpec& spec) {
              with_commas(params), paper_millions(params));
   fmt::print("forward      {:.3g} GFLOPs per image (multiply-adds, as the paper counts; {:.2f}M)\n", macs / 1e9,
              macs / 1e6);
+  if (const double paper = nn::paper_forward_macs(spec); paper != macs)
+    fmt::print("             {:.3g} GFLOPs with the paper's stride on the first 1x1 conv (its table 1); vkres,\n"
+               "             like torchvision v1.5, strides on the 3x3\n",
+               paper / 1e9);
   fmt::print("activations  {:.1f} MiB per image (input and every layer output, fp32)\n",
              double(nn::activation_bytes_per_image(spec)) / (1 << 20));
 }
@@ -108,6 +112,7 @@ nlohmann::json spec_json(const nn::ModelSpec& spec) {
           {"input_hwc", {c.input.h, c.input.w, 3}},
           {"parameters", nn::parameter_count(spec)},
           {"forward_macs", nn::forward_macs(spec)},
+          {"paper_forward_macs", nn::paper_forward_macs(spec)},
           {"activation_bytes_per_image", nn::activation_bytes_per_image(spec)},
           {"layers", layers},
           {"state_dict", state}};

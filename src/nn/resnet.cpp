@@ -343,6 +343,15 @@ double forward_macs(const ModelSpec& spec) {
   return macs;
 }
 
+double paper_forward_macs(const ModelSpec& spec) {
+  double macs = forward_macs(spec);
+  if (spec.config.block != BlockKind::bottleneck) return macs;
+  for (const Layer& layer : spec.layers)
+    if (layer.name == "layer2.0.conv1" || layer.name == "layer3.0.conv1" || layer.name == "layer4.0.conv1")
+      macs -= 0.75 * forward_macs(layer);
+  return macs;
+}
+
 int64_t activation_bytes_per_image(const ModelSpec& spec) {
   int64_t floats = int64_t(spec.config.input.h) * spec.config.input.w * 3;
   for (const Layer& layer : spec.layers) floats += layer.out.count();

@@ -74,6 +74,7 @@ fi
 # Model descriptions need no device.
 expect_ok "info counts resnet110's parameters" "parameters +1,727,962 \(1\.7M\)" "$vkres" info --model resnet110
 expect_ok "info counts resnet50's multiply-adds" "forward +4\.09 GFLOPs" "$vkres" info --model resnet50
+expect_ok "info gives the paper's count for resnet50" "3\.86 GFLOPs with the paper's stride" "$vkres" info --model resnet50
 expect_ok "info --json parses" "^272474$" \
   bash -c "'$vkres' info --model resnet20 --shortcut B --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"parameters\"])'"
 expect_error "info of an unknown model" 1 "unknown model 'resnet19'.*hint: models: resnet20, " "$vkres" info --model resnet19

@@ -213,6 +213,8 @@ std::string_view arena_name(ArenaKind kind) {
       return "optimizer_state";
     case ArenaKind::inputs:
       return "inputs";
+    case ArenaKind::buffers:
+      return "buffers";
   }
   return "unknown";
 }

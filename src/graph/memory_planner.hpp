@@ -24,8 +24,10 @@
 
 namespace vkres::graph {
 
-enum class ArenaKind : uint8_t { transient, parameters, gradients, optimizer_state, inputs };
-inline constexpr size_t arena_kind_count = 5;
+// buffers: model state that is not trained (BN running statistics), kept out of the parameters
+// arena so that the optimizer's one dispatch over it never touches them.
+enum class ArenaKind : uint8_t { transient, parameters, gradients, optimizer_state, inputs, buffers };
+inline constexpr size_t arena_kind_count = 6;
 std::string_view arena_name(ArenaKind kind);
 
 struct TensorRequest {

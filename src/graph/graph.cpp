@@ -58,6 +58,17 @@ TensorId Graph::persistent(std::string name, uint64_t bytes, ArenaKind arena) {
   return TensorId{static_cast<uint32_t>(tensors_.size() - 1)};
 }
 
+TensorId Graph::external(std::string name, const vk::Allocation& memory) {
+  VKRES_ASSERT(!compiled(), "Graph: tensor " + name + " declared after compile()");
+  VKRES_ASSERT(memory && memory.size > 0, "Graph: external tensor " + name + " has no memory");
+  // The arena kind only tells the memory report and host access rules apart; it is never planned.
+  Tensor t{std::move(name), ArenaKind::parameters, memory.size};
+  t.external = true;
+  t.memory = memory;
+  tensors_.push_back(std::move(t));
+  return TensorId{static_cast<uint32_t>(tensors_.size() - 1)};
+}
+
 TensorId Graph::transient(std::string name, uint64_t bytes) {
   VKRES_ASSERT(!compiled(), "Graph: tensor " + name + " declared after compile()");
   tensors_.push_back({std::move(name), ArenaKind::transient, bytes});
@@ -103,7 +114,7 @@ void Graph::note_uses(const Dispatch& d, uint32_t index) {
 std::vector<TensorRequest> Graph::memory_requests() const {
   std::vector<TensorRequest> requests;
   for (const Tensor& t : tensors_) {
-    if (t.whole_arena) continue;
+    if (t.whole_arena || t.external) continue;
     VKRES_ASSERT(t.arena != ArenaKind::transient || t.first_use,
                  "Graph: transient tensor " + t.name + " is bound by no dispatch");
     requests.push_back({t.name, t.bytes, t.arena, t.first_use.value_or(0), t.last_use});
@@ -141,6 +152,7 @@ void Graph::allocate_arenas(const MemoryPlan& plan) {
 void Graph::place_tensors(const MemoryPlan& plan) {
   auto placed = plan.tensors.begin();
   for (Tensor& t : tensors_) {
+    if (t.external) continue;
     const vk::Allocation& arena = arenas_[arena_index(t.arena)];
     t.memory = t.whole_arena ? sub_allocation(arena, 0, t.bytes) : sub_allocation(arena, placed->offset, t.bytes);
     if (!t.whole_arena) ++placed;
@@ -158,10 +170,19 @@ void Graph::record() {
   recorded_ = std::make_unique<RecordedCommands>(ctx_, dispatches_, resolve, options_);
 }
 
-const MemoryPlan& Graph::compile(std::optional<uint64_t> budget) {
-  VKRES_ASSERT(!compiled(), "Graph: compile() called twice");
+MemoryPlan Graph::plan_only(std::optional<uint64_t> budget) const {
+  if (!budget) {
+    const vk::MemoryPool& pool = ctx_.device_memory();
+    budget = pool.heap_size() > pool.bytes_in_use() ? pool.heap_size() - pool.bytes_in_use() : 0;
+  }
   MemoryPlan plan = plan_memory(memory_requests(), memory_limits(ctx_.limits(), budget));
   check_arena_views(plan);
+  return plan;
+}
+
+const MemoryPlan& Graph::compile(std::optional<uint64_t> budget) {
+  VKRES_ASSERT(!compiled(), "Graph: compile() called twice");
+  MemoryPlan plan = plan_only(budget);
   allocate_arenas(plan);
   place_tensors(plan);
   plan_ = std::move(plan);
@@ -207,6 +228,12 @@ void Graph::download_bytes(TensorId id, std::span<std::byte> bytes) {
 }
 
 uint64_t Graph::bytes(TensorId t) const { return tensor(t).bytes; }
+
+void Graph::rerecord() {
+  if (!compiled()) return;  // run() compiles and records
+  recorded_.reset();  // its command buffers go before the new ones are made
+  record();
+}
 
 void Graph::set_sync_mode(SyncMode m) {
   options_.sync = m;

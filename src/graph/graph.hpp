@@ -40,6 +40,10 @@ class Graph : public OpSink {
     upload_bytes(t, std::as_bytes(values));
     return t;
   }
+  // A tensor whose bytes someone else owns (a ModelState's parameters, shared by the training and
+  // the evaluation graph): never planned or freed here, but bound, uploaded and downloaded like a
+  // persistent one, and its byte range takes part in barrier planning.
+  TensorId external(std::string name, const vk::Allocation& memory);
   TensorId transient(std::string name, uint64_t bytes);
   TensorId scratch(uint64_t bytes, std::string name) override { return transient(std::move(name), bytes); }
   // The whole of a persistent arena as one tensor, alignment padding included, so that one dispatch
@@ -49,9 +53,12 @@ class Graph : public OpSink {
   void dispatch(Dispatch d) override;
   const vk::DeviceLimits& limits() const override { return ctx_.limits(); }
 
-  // Plans memory, allocates one block per non-empty arena and records. Throws vkres::Error before
-  // allocating anything when the plan is impossible (a binding too large, over `budget`); the Graph
-  // may then be compiled again, e.g. with a larger budget.
+  // The plan compile() would make, without allocating anything. `budget` defaults to the device
+  // memory not yet in use in the heap the arenas come from. Throws vkres::Error, naming the planned
+  // size and the limit, when the plan is impossible (a binding or an arena too large, over budget).
+  MemoryPlan plan_only(std::optional<uint64_t> budget = std::nullopt) const;
+  // Plans memory, allocates one block per non-empty arena and records; throws as plan_only() does
+  // before allocating anything, and the Graph may then be compiled again, e.g. with a larger budget.
   const MemoryPlan& compile(std::optional<uint64_t> budget = std::nullopt);
   bool compiled() const { return plan_.has_value(); }
   const MemoryPlan& plan() const;
@@ -76,6 +83,8 @@ class Graph : public OpSink {
   }
   uint64_t bytes(TensorId t) const;
 
+  // Records the command buffers anew (same dispatches, same memory); the next run() uses them.
+  void rerecord();
   void set_sync_mode(SyncMode m);
   void set_profiling(bool on);
   // GPU milliseconds of each dispatch in the last run (empty without profiling or timestamps).
@@ -89,6 +98,7 @@ class Graph : public OpSink {
     ArenaKind arena = ArenaKind::transient;
     uint64_t bytes = 0;
     bool whole_arena = false;  // an arena_view
+    bool external = false;     // bytes owned outside the Graph
     // Dispatch indices of the first and last binding; transient tensors only.
     std::optional<uint32_t> first_use;
     uint32_t last_use = 0;

@@ -54,11 +54,22 @@ void check_binding_limit(const TensorRequest& tensor, const MemoryLimits& limits
               "use a smaller batch size");
 }
 
+void check_arena_sizes(const MemoryPlan& plan) {
+  for (size_t i = 0; i < arena_kind_count; ++i) {
+    const uint64_t size = plan.arenas[i].size;
+    if (size <= plan.limits.max_arena_bytes) continue;
+    throw Error(fmt::format("the {} arena needs {} in one allocation, more than the device's largest allocation of {}",
+                            arena_name(static_cast<ArenaKind>(i)), format_bytes_exact(size),
+                            format_bytes_exact(plan.limits.max_arena_bytes)),
+                "use a smaller batch size");
+  }
+}
+
 void check_budget(const MemoryPlan& plan) {
   if (!plan.limits.budget || plan.total_bytes <= *plan.limits.budget) return;
-  throw Error(fmt::format("the memory plan needs {} but the budget is {}", format_bytes_exact(plan.total_bytes),
-                          format_bytes_exact(*plan.limits.budget)),
-              "use a smaller batch size or raise the memory budget");
+  throw Error(fmt::format("the memory plan needs {} but only {} of device memory is available",
+                          format_bytes_exact(plan.total_bytes), format_bytes_exact(*plan.limits.budget)),
+              "use a smaller batch size or model");
 }
 
 PlacedTensor unplaced(const TensorRequest& request) {
@@ -220,7 +231,9 @@ std::string_view arena_name(ArenaKind kind) {
 }
 
 MemoryLimits memory_limits(const vk::DeviceLimits& device, std::optional<uint64_t> budget) {
-  return {std::max<uint64_t>(device.min_storage_buffer_offset_alignment, 1), device.max_storage_buffer_range, budget};
+  const uint64_t max_arena = device.max_memory_allocation_size ? device.max_memory_allocation_size : UINT64_MAX;
+  return {std::max<uint64_t>(device.min_storage_buffer_offset_alignment, 1), device.max_storage_buffer_range,
+          max_arena, budget};
 }
 
 MemoryPlan plan_memory(const std::vector<TensorRequest>& tensors, const MemoryLimits& limits) {
@@ -236,6 +249,7 @@ MemoryPlan plan_memory(const std::vector<TensorRequest>& tensors, const MemoryLi
   place_persistent(plan.tensors, limits.offset_alignment);
   place_transient(plan.tensors, limits.offset_alignment);
   summarize(plan);
+  check_arena_sizes(plan);
   check_budget(plan);
   return plan;
 }

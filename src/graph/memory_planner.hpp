@@ -46,6 +46,7 @@ struct TensorRequest {
 struct MemoryLimits {
   uint64_t offset_alignment = 16;           // minStorageBufferOffsetAlignment
   uint64_t max_binding_bytes = UINT64_MAX;  // maxStorageBufferRange
+  uint64_t max_arena_bytes = UINT64_MAX;    // maxMemoryAllocationSize: each arena is one allocation
   std::optional<uint64_t> budget;           // bytes over all arenas together
 };
 
@@ -80,7 +81,8 @@ struct MemoryPlan {
 };
 
 // Throws vkres::Error, before anything is allocated, when a tensor that cannot be split is larger
-// than one binding, or when the plan exceeds the budget.
+// than one binding, an arena is larger than one allocation, or the plan exceeds the budget; the
+// message gives the planned size and the limit.
 MemoryPlan plan_memory(const std::vector<TensorRequest>& tensors, const MemoryLimits& limits);
 
 // The table the CLI prints before a run: each arena's size, the peak against its lower bound, and

@@ -17,7 +17,7 @@ VkDeviceSize align_up(VkDeviceSize v, VkDeviceSize a) { return (v + a - 1) / a *
 // Picks the memory type for a kind. For `device`, host-visible device-local memory is taken only
 // when asked (integrated GPUs, phones and CPU drivers, where it is the same memory anyway).
 uint32_t pick_memory_type(VkPhysicalDevice physical, uint32_t allowed, MemoryKind kind, bool prefer_host_visible,
-                          bool& host_visible) {
+                          bool& host_visible, VkDeviceSize& heap_size) {
   VkPhysicalDeviceMemoryProperties mem;
   vkGetPhysicalDeviceMemoryProperties(physical, &mem);
   constexpr auto DL = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
@@ -35,6 +35,7 @@ uint32_t pick_memory_type(VkPhysicalDevice physical, uint32_t allowed, MemoryKin
     for (uint32_t t = 0; t < mem.memoryTypeCount; ++t)
       if ((allowed & (1u << t)) && (mem.memoryTypes[t].propertyFlags & flags) == flags) {
         host_visible = (mem.memoryTypes[t].propertyFlags & (HV | HC)) == (HV | HC);
+        heap_size = mem.memoryHeaps[mem.memoryTypes[t].heapIndex].size;
         return t;
       }
   throw Error("no suitable Vulkan memory type for storage buffers", "the driver exposes no usable memory type");
@@ -54,7 +55,7 @@ MemoryPool::MemoryPool(VkPhysicalDevice physical, VkDevice device, MemoryKind ki
   VkMemoryRequirements req;
   vkGetBufferMemoryRequirements(device, probe, &req);
   vkDestroyBuffer(device, probe, nullptr);
-  memory_type_ = pick_memory_type(physical, req.memoryTypeBits, kind, prefer_host_visible, host_visible_);
+  memory_type_ = pick_memory_type(physical, req.memoryTypeBits, kind, prefer_host_visible, host_visible_, heap_size_);
 }
 
 MemoryPool::~MemoryPool() {

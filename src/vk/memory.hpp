@@ -38,6 +38,9 @@ class MemoryPool {
   void free(const Allocation& a);
 
   bool host_visible() const { return host_visible_; }
+  // The size of the heap this pool allocates from, as the driver reports it (all of it, including
+  // what other processes use: an upper bound on what the pool can get).
+  VkDeviceSize heap_size() const { return heap_size_; }
   VkDeviceSize bytes_in_use() const { return in_use_; }
   VkDeviceSize bytes_reserved() const;
   size_t block_count() const { return blocks_.size(); }
@@ -58,6 +61,7 @@ class MemoryPool {
   VkDevice device_;
   uint32_t memory_type_ = 0;
   bool host_visible_ = false;
+  VkDeviceSize heap_size_ = 0;
   VkDeviceSize block_size_;
   VkDeviceSize max_allocation_size_;
   VkDeviceSize in_use_ = 0;

@@ -256,6 +256,25 @@ TEST(MemoryPlanner, ABindingExactlyAtTheLimitIsAccepted) {
   EXPECT_NO_THROW(plan_memory({transient("x", MiB, 0, 0)}, limits));
 }
 
+TEST(MemoryPlanner, RefusesAnArenaLargerThanOneAllocation) {
+  // Two 3 MiB activations alive together fit their bindings but not one 5 MiB allocation.
+  MemoryLimits limits = aligned_to(256);
+  limits.max_binding_bytes = 4 * MiB;
+  limits.max_arena_bytes = 5 * MiB;
+  std::vector<TensorRequest> tensors = {transient("a", 3 * MiB, 0, 1), transient("b", 3 * MiB, 1, 2)};
+  try {
+    plan_memory(tensors, limits);
+    FAIL() << "a 6 MiB transient arena was planned under a 5 MiB allocation limit";
+  } catch (const Error& e) {
+    std::string message = e.what();
+    EXPECT_NE(message.find("transient arena"), std::string::npos) << message;
+    EXPECT_NE(message.find("6.00 MiB (6291456 bytes)"), std::string::npos) << message;
+    EXPECT_NE(message.find("5.00 MiB (5242880 bytes)"), std::string::npos) << message;
+  }
+  tensors[1].first_use = 2;  // no longer alive together: they share bytes
+  EXPECT_EQ(plan_memory(tensors, limits).arena(ArenaKind::transient).size, 3 * MiB);
+}
+
 TEST(MemoryPlanner, RefusesAPlanOverTheBudget) {
   MemoryLimits limits = aligned_to(256);
   limits.budget = 2 * MiB;
@@ -328,9 +347,13 @@ TEST(MemoryPlanner, LimitsComeFromTheDevice) {
   vk::DeviceLimits device;
   device.min_storage_buffer_offset_alignment = 64;
   device.max_storage_buffer_range = 128 * MiB;
+  MemoryLimits unlimited = memory_limits(device);
+  EXPECT_EQ(unlimited.max_arena_bytes, UINT64_MAX) << "a device that reports no allocation limit";
+  device.max_memory_allocation_size = 1024 * MiB;
   MemoryLimits limits = memory_limits(device, 4 * MiB);
   EXPECT_EQ(limits.offset_alignment, 64u);
   EXPECT_EQ(limits.max_binding_bytes, 128 * MiB);
+  EXPECT_EQ(limits.max_arena_bytes, 1024 * MiB);
   EXPECT_EQ(limits.budget, 4 * MiB);
 }
 

@@ -60,12 +60,22 @@ uint32_t conv_local_size(const OpSink& sink) {
   return std::min<uint32_t>(64, sink.limits().max_workgroup_invocations);
 }
 
-// A dispatch of one of the convolution kernels over `groups` workgroups.
-Dispatch conv_dispatch(const OpSink& sink, std::string kernel, const push::Conv2dPush& pc, uint64_t groups,
-                       std::string label) {
+// Lanes per workgroup of a kernel whose lanes each own kTileRows of `rows` GEMM rows: fewer than
+// conv_local_size when the rows run out, so that a small layer (late stages, small batches) does
+// not compute a whole workgroup of copies of its last row. A power of two, so pipelines stay few.
+uint32_t rows_local_size(const OpSink& sink, uint64_t rows) {
+  const uint64_t lanes_needed = graph::ceil_div(rows, kTileRows);
+  uint32_t local = 1;
+  while (local < lanes_needed && local < conv_local_size(sink)) local *= 2;
+  return local;
+}
+
+// A dispatch of one of the convolution kernels over `groups` workgroups of `local` lanes.
+Dispatch conv_dispatch(uint32_t local, std::string kernel, const push::Conv2dPush& pc, uint64_t groups,
+                       const OpSink& sink, std::string label) {
   Dispatch d;
   d.kernel = std::move(kernel);
-  d.spec = {conv_local_size(sink)};
+  d.spec = {local};
   d.push = graph::PushConstants::of(pc);
   d.groups = graph::grid_1d(groups, sink.limits());
   d.label = std::move(label);
@@ -112,13 +122,14 @@ Conv2dShape linear_as_conv(int n, int in, int out) { return {.n = n, .cin = in, 
 void conv2d_forward(OpSink& sink, const Conv2dShape& p, TensorId x, TensorId w, std::optional<TensorId> bias,
                     TensorId y) {
   check_params(p, "conv2d_forward");
-  const uint32_t local = conv_local_size(sink);
+  const uint32_t local = rows_local_size(sink, output_pixels(p));
   push::Conv2dPush pc = shape_push(p);
   pc.channel_tiles = static_cast<uint32_t>(graph::ceil_div(p.cout, kTileCols));
   pc.has_bias = bias.has_value();
   const uint64_t pixel_tiles = graph::ceil_div(output_pixels(p), uint64_t(local) * kTileRows);
 
-  Dispatch d = conv_dispatch(sink, "conv2d_fwd", pc, pixel_tiles * pc.channel_tiles, "conv2d fwd " + describe(p));
+  Dispatch d =
+      conv_dispatch(local, "conv2d_fwd", pc, pixel_tiles * pc.channel_tiles, sink, "conv2d fwd " + describe(p));
   d.bindings = {{x, Access::read}, {w, Access::read}, {bias.value_or(w), Access::read}, {y, Access::write}};
   d.flops = 2 * p.macs();
   sink.dispatch(std::move(d));
@@ -126,16 +137,16 @@ void conv2d_forward(OpSink& sink, const Conv2dShape& p, TensorId x, TensorId w, 
 
 void conv2d_backward_data(OpSink& sink, const Conv2dShape& p, TensorId dy, TensorId w, GradOut dx) {
   check_params(p, "conv2d_backward_data");
-  const uint32_t local = conv_local_size(sink);
   // Pixels of the largest stride phase; every phase gets that many rows.
   const uint64_t phase_pixels = uint64_t(p.n) * graph::ceil_div(p.h, p.stride_h) * graph::ceil_div(p.w, p.stride_w);
+  const uint32_t local = rows_local_size(sink, phase_pixels);
   const uint64_t phases = uint64_t(p.stride_h) * p.stride_w;
   push::Conv2dPush pc = shape_push(p);
   pc.channel_tiles = static_cast<uint32_t>(graph::ceil_div(p.cin, kTileCols));
   pc.pixel_tiles = static_cast<uint32_t>(graph::ceil_div(phase_pixels, uint64_t(local) * kTileRows));
   pc.accumulate = dx.accumulate;
 
-  Dispatch d = conv_dispatch(sink, "conv2d_bwd_data", pc, phases * pc.pixel_tiles * pc.channel_tiles,
+  Dispatch d = conv_dispatch(local, "conv2d_bwd_data", pc, phases * pc.pixel_tiles * pc.channel_tiles, sink,
                              "conv2d bwd data " + describe(p));
   d.bindings = {{dy, Access::read}, {w, Access::read}, {dx.tensor, dx.access()}};
   d.flops = 2 * p.macs();
@@ -153,7 +164,7 @@ void conv2d_backward_filter(OpSink& sink, const Conv2dShape& p, TensorId x, Tens
   pc.chunk_pixels = split.chunk_pixels;
   pc.chunks = split.chunks;
 
-  Dispatch d = conv_dispatch(sink, "conv2d_bwd_filter", pc, graph::ceil_div(tiles * split.chunks, local),
+  Dispatch d = conv_dispatch(local, "conv2d_bwd_filter", pc, graph::ceil_div(tiles * split.chunks, local), sink,
                              fmt::format("conv2d bwd filter {} ({} chunks)", describe(p), split.chunks));
   d.bindings = {{x, Access::read}, {dy, Access::read}, {partials, Access::write}};
   d.flops = 2 * p.macs();
@@ -170,8 +181,8 @@ void conv2d_backward_bias(OpSink& sink, const Conv2dShape& p, TensorId dy, GradO
   pc.chunk_pixels = split.chunk_pixels;
   pc.chunks = split.chunks;
 
-  Dispatch d = conv_dispatch(sink, "conv2d_bwd_bias", pc, graph::ceil_div(uint64_t(split.chunks) * p.cout, local),
-                             fmt::format("conv2d bwd bias {} ({} chunks)", describe(p), split.chunks));
+  Dispatch d = conv_dispatch(local, "conv2d_bwd_bias", pc, graph::ceil_div(uint64_t(split.chunks) * p.cout, local),
+                             sink, fmt::format("conv2d bwd bias {} ({} chunks)", describe(p), split.chunks));
   d.bindings = {{dy, Access::read}, {partials, Access::write}};
   d.flops = double(output_pixels(p)) * p.cout;
   sink.dispatch(std::move(d));

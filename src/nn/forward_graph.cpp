@@ -1,0 +1,145 @@
+#include "nn/forward_graph.hpp"
+
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+#include "ops/batchnorm.hpp"
+#include "ops/conv2d.hpp"
+#include "ops/elementwise.hpp"
+#include "ops/loss.hpp"
+#include "ops/pool.hpp"
+#include "ops/shortcut.hpp"
+
+namespace vkres::nn {
+namespace {
+
+using graph::ArenaKind;
+using graph::TensorId;
+
+constexpr uint64_t kFloatBytes = sizeof(float);
+
+}  // namespace
+
+ForwardGraph::ForwardGraph(ModelState& state, int batch, BatchNormMode mode)
+    : graph_(state.context()),
+      state_(state),
+      spec_(state.spec()),
+      batch_(batch),
+      layers_(state.spec().layers.size()),
+      bn_mode_(mode) {
+  if (batch < 1) throw Error(fmt::format("the batch size must be at least 1, not {}", batch));
+  VKRES_ASSERT(!spec_.layers.empty() && spec_.layers.back().kind == LayerKind::fc,
+               "ForwardGraph: the model must end in a fully connected layer (the logits)");
+  const InputSize in = spec_.config.input;
+  // The kernels index with 32-bit integers; a batch past that is the user's to shrink, not a bug.
+  int64_t largest = int64_t(in.h) * in.w * 3;
+  std::string largest_name = "the input";
+  for (const Layer& l : spec_.layers)
+    if (l.out.count() > largest) largest = l.out.count(), largest_name = l.name;
+  if (largest * batch > INT32_MAX)
+    throw Error(fmt::format("batch {} is too large: {} would hold {} values, more than the kernels' 32-bit indexing "
+                            "allows ({})",
+                            batch, largest_name, largest * batch, INT32_MAX),
+                fmt::format("use a batch of at most {}", INT32_MAX / largest));
+  images_ = graph_.persistent("images", uint64_t(batch) * in.h * in.w * 3 * kFloatBytes, ArenaKind::inputs);
+  labels_ = graph_.persistent("labels", uint64_t(batch) * sizeof(int32_t), ArenaKind::inputs);
+  metrics_ = graph_.persistent("metrics", ops::cross_entropy_metrics_floats(uint32_t(batch)) * kFloatBytes,
+                               ArenaKind::inputs);
+}
+
+void ForwardGraph::import_state(size_t layer) {
+  const ModelState::LayerTensors& s = state_.layer(layer);
+  LayerTensors& t = layers_[layer];
+  const std::string& name = spec_.layers[layer].name;
+  if (s.weight) t.weight = graph_.external(name + ".weight", s.weight);
+  if (s.bias) t.bias = graph_.external(name + ".bias", s.bias);
+  if (s.running) t.running = graph_.external(name + ".running", s.running);
+}
+
+void ForwardGraph::build_forward() {
+  for (size_t i = 0; i < layers_.size(); ++i) import_state(i);
+  for (size_t i = 0; i < layers_.size(); ++i) forward(i);
+}
+
+TensorId ForwardGraph::input_of(const Layer& layer, size_t k) const {
+  const int producer = layer.inputs.at(k);
+  return producer == kModelInput ? images_ : layers_[size_t(producer)].output;
+}
+
+TensorId ForwardGraph::activation(const std::string& name, uint64_t floats) {
+  return graph_.transient(name, floats * kFloatBytes);
+}
+
+// The logits are persistent so that the host can read them; every other activation is transient.
+void ForwardGraph::forward(size_t layer) {
+  const Layer& l = spec_.layers[layer];
+  LayerTensors& t = layers_[layer];
+  const uint64_t count = uint64_t(batch_) * l.out.count();
+  t.output = layer + 1 == layers_.size() ? graph_.persistent("logits", count * kFloatBytes, ArenaKind::inputs)
+                                         : activation(l.name, count);
+  switch (l.kind) {
+    case LayerKind::conv:
+      return ops::conv2d_forward(graph_, with_batch(std::get<Conv2dShape>(l.shape), batch_), input_of(l, 0), t.weight,
+                                 std::nullopt, t.output);
+    case LayerKind::batchnorm: {
+      const BatchNormShape s = with_batch(std::get<BatchNormShape>(l.shape), batch_);
+      if (bn_mode_ == BatchNormMode::eval)
+        return ops::batchnorm_eval_forward(graph_, s, input_of(l, 0), t.weight, t.running, t.output);
+      t.saved = activation(l.name + ".saved", uint64_t(ops::kBatchNormSavedRows) * l.out.c);
+      return ops::batchnorm_train_forward(graph_, s, input_of(l, 0), t.weight, t.running, t.saved, t.output);
+    }
+    case LayerKind::relu:
+      return ops::relu_forward(graph_, input_of(l, 0), t.output, count);
+    case LayerKind::maxpool: {
+      const Pool2dShape s = with_batch(std::get<Pool2dShape>(l.shape), batch_);
+      t.argmax = graph_.transient(l.name + ".argmax", s.output_count() * sizeof(int32_t));
+      return ops::maxpool_forward(graph_, s, input_of(l, 0), t.output, t.argmax);
+    }
+    case LayerKind::global_avgpool:
+      return ops::global_avgpool_forward(graph_, uint32_t(batch_), uint32_t(l.in.h), uint32_t(l.in.w),
+                                         uint32_t(l.in.c), input_of(l, 0), t.output);
+    case LayerKind::fc: {
+      const LinearShape s = std::get<LinearShape>(l.shape);
+      return ops::linear_forward(graph_, batch_, s.in_features, s.out_features, input_of(l, 0), t.weight, t.bias,
+                                 t.output);
+    }
+    case LayerKind::add:
+      return ops::add(graph_, input_of(l, 0), input_of(l, 1), {t.output, false}, count);
+    case LayerKind::shortcut_a:
+      return ops::shortcut_a_forward(graph_, with_batch(std::get<ShortcutAShape>(l.shape), batch_), input_of(l, 0),
+                                     t.output);
+  }
+}
+
+void ForwardGraph::build_loss(ops::GradOut dlogits) {
+  const uint32_t classes = uint32_t(spec_.layers.back().out.c);
+  ops::softmax_cross_entropy(graph_, uint32_t(batch_), classes, 0.0f, layers_.back().output, labels_, dlogits,
+                             metrics_);
+}
+
+void ForwardGraph::set_batch(std::span<const float> images_nhwc, std::span<const int32_t> labels) {
+  VKRES_ASSERT(images_nhwc.size_bytes() == graph_.bytes(images_) && labels.size_bytes() == graph_.bytes(labels_),
+               fmt::format("ForwardGraph: the batch must be {} images of the model's input size", batch_));
+  graph_.upload(images_, images_nhwc);
+  graph_.upload_as<int32_t>(labels_, labels);
+}
+
+BatchMetrics ForwardGraph::run_and_read_metrics() {
+  compile_once();
+  graph_.run();
+  const std::vector<float> metrics = graph_.download(metrics_);
+  const ops::CrossEntropyMetrics m = ops::read_cross_entropy_metrics(metrics, uint32_t(spec_.layers.back().out.c));
+  BatchMetrics result{m.loss, m.correct_top1, m.correct_top5, {}};
+  const auto ranks = std::span(metrics).subspan(ops::cross_entropy_metrics_floats(0) + uint64_t(batch_), size_t(batch_));
+  result.label_rank.assign(ranks.begin(), ranks.end());
+  return result;
+}
+
+std::vector<float> ForwardGraph::logits() {
+  compile_once();
+  return graph_.download(layers_.back().output);
+}
+
+graph::MemoryPlan ForwardGraph::memory_plan() const { return graph_.compiled() ? graph_.plan() : graph_.plan_only(); }
+
+}  // namespace vkres::nn

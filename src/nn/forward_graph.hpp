@@ -1,0 +1,100 @@
+// What the training step and the evaluation graph share: one graph::Graph over a ModelState's
+// tensors (imported, not owned), the batch and label slots, the forward pass of every layer, the
+// logits and the softmax cross-entropy metrics. Batch norm runs in training mode (batch statistics,
+// running statistics updated, statistics saved for backward) or evaluation mode (running statistics).
+//
+// The input slots, logits and metrics are persistent (the host writes or reads them); every other
+// activation is transient and shares bytes with tensors whose lifetimes do not overlap.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "graph/graph.hpp"
+#include "nn/model_state.hpp"
+#include "ops/common.hpp"
+
+namespace vkres::nn {
+
+// One batch's loss and accuracy, from the metrics the loss kernel writes.
+struct BatchMetrics {
+  double loss = 0;  // batch mean
+  uint64_t correct_top1 = 0, correct_top5 = 0;
+  // Per sample: how many classes score strictly above its label (0: a top-1 hit).
+  std::vector<int32_t> label_rank;
+};
+
+class ForwardGraph {
+ public:
+  ForwardGraph(const ForwardGraph&) = delete;
+  ForwardGraph& operator=(const ForwardGraph&) = delete;
+
+  // images [batch][h][w][3], labels [batch]: the batch every following run works on.
+  void set_batch(std::span<const float> images_nhwc, std::span<const int32_t> labels);
+  // [batch][classes] of the last forward.
+  std::vector<float> logits();
+  // The memory plan: planned without allocating before compile(), the one in use after.
+  graph::MemoryPlan memory_plan() const;
+  int batch() const { return batch_; }
+  const ModelSpec& spec() const { return state_.spec(); }
+
+  void set_sync_mode(graph::SyncMode mode) { graph_.set_sync_mode(mode); }
+  void set_profiling(bool on) { graph_.set_profiling(on); }
+  // Records the command buffers anew; the results of later runs must not change.
+  void rerecord() { graph_.rerecord(); }
+  const graph::Graph& graph() const { return graph_; }
+
+ protected:
+  enum class BatchNormMode { train, eval };
+  ForwardGraph(ModelState& state, int batch, BatchNormMode mode);
+  virtual ~ForwardGraph() = default;
+
+  // The graph tensors of one layer; unused ones stay invalid.
+  struct LayerTensors {
+    graph::TensorId output;               // [batch][out]
+    graph::TensorId output_grad;          // training only: declared by the first contribution
+    graph::TensorId weight, weight_grad;  // conv / fc weight, or BN affine [2][c]
+    graph::TensorId bias, bias_grad;      // fc
+    graph::TensorId running;              // BN [2][c]: mean, var
+    graph::TensorId saved;                // BN training: statistics for the backward pass
+    graph::TensorId argmax;               // maxpool
+  };
+
+  // Every layer's forward, then the loss with its logit gradient written to `dlogits`.
+  void build_forward();
+  void build_loss(ops::GradOut dlogits);
+  graph::TensorId input_of(const Layer& layer, size_t k) const;
+  graph::TensorId activation(const std::string& name, uint64_t floats);
+  // Runs once (compiling first if needed) and reads the metrics.
+  BatchMetrics run_and_read_metrics();
+
+  graph::Graph graph_;
+  ModelState& state_;
+  const ModelSpec& spec_;
+  const int batch_;
+  std::vector<LayerTensors> layers_;
+  graph::TensorId images_, labels_, metrics_;
+
+ private:
+  void import_state(size_t layer);
+  void forward(size_t layer);
+  virtual void compile_once() = 0;
+
+  const BatchNormMode bn_mode_;
+};
+
+// The ModelSpec's shapes are for one image; these scale them to a batch.
+template <class Shape>
+Shape with_batch(Shape s, int batch) {
+  s.n = batch;
+  return s;
+}
+inline BatchNormShape with_batch(BatchNormShape s, int batch) {
+  s.count *= batch;
+  return s;
+}
+
+}  // namespace vkres::nn

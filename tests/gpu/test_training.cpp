@@ -1,0 +1,176 @@
+// The recorded training step of a real model: replay against re-recording, planned barriers
+// against a barrier after every dispatch, and the refusals of plans the device cannot hold.
+// Numerical agreement with PyTorch is test_parity.cpp's.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "nn/eval_step.hpp"
+#include "nn/model_state.hpp"
+#include "nn/parity_init.hpp"
+#include "nn/resnet.hpp"
+#include "nn/training_step.hpp"
+#include "support/gpu_env.hpp"
+
+namespace vkres::nn {
+namespace {
+
+const ops::SgdConfig kSgd{.momentum = 0.9f, .weight_decay = 1e-4f};
+
+ModelSpec small_resnet20(int input) {
+  return describe_model(parse_model("resnet20", {.input = InputSize{input, input}}));
+}
+
+void load_parity_init(ModelState& state) {
+  std::map<std::string, const Layer*> owner;
+  for (const Layer& l : state.spec().layers)
+    for (const StateEntry& e : l.state) owner[e.name] = &l;
+  state.load([&](const StateEntry& e) { return parity_init(*owner.at(e.name), e); });
+}
+
+// Every state_dict entry's bytes, in order: equal vectors mean bit-identical models.
+std::vector<float> all_state(ModelState& state) {
+  std::vector<float> all;
+  for (const StateEntry& e : state_dict(state.spec())) {
+    const std::vector<float> v = state.read(e);
+    all.insert(all.end(), v.begin(), v.end());
+  }
+  return all;
+}
+
+bool bit_identical(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+// Trains `steps` steps on one fixed batch, with a learning rate that changes every step so that
+// the per-step upload of the hyper tensor matters, and returns the final state.
+template <class BeforeStep>
+std::vector<float> train(const ModelSpec& spec, int batch, int steps, BeforeStep before_step) {
+  ModelState state(test::gpu(), spec);
+  load_parity_init(state);
+  TrainingStep step(state, batch, kSgd);
+  step.set_batch(parity_input_nhwc(spec.config, batch), parity_labels(spec.config, batch));
+  for (int s = 0; s < steps; ++s) {
+    before_step(step, s);
+    const double loss = step.step(0.02f / float(1 + s % 7)).loss;
+    EXPECT_TRUE(std::isfinite(loss)) << "step " << s;
+  }
+  return all_state(state);
+}
+
+TEST(GpuTrainingStep, FullBarriersGiveBitIdenticalResults) {
+  const ModelSpec spec = small_resnet20(9);
+  const std::vector<float> planned = train(spec, 3, 3, [](TrainingStep& s, int step) {
+    if (step == 0) s.set_sync_mode(graph::SyncMode::planned);
+  });
+  size_t planned_barriers = 0, full_barriers = 0;
+  const std::vector<float> full = train(spec, 3, 3, [&](TrainingStep& s, int step) {
+    if (step == 0) s.set_sync_mode(graph::SyncMode::full);
+    if (step == 1) full_barriers = s.graph().barrier_count();
+  });
+  train(spec, 3, 1, [&](TrainingStep& s, int) {
+    s.set_sync_mode(graph::SyncMode::planned);
+    s.compile();
+    s.rerecord();
+    planned_barriers = s.graph().barrier_count();
+  });
+  EXPECT_TRUE(bit_identical(planned, full));
+  EXPECT_LT(planned_barriers, full_barriers) << "planning removed no barrier";
+}
+
+// The step is recorded once and replayed (ctest's gpu run only: 200 steps); recording it afresh before every step must not change
+// a single bit over 100 steps (no state hides in the recording, nothing depends on its age).
+TEST(GpuTrainingStepLong, ReplayingEqualsRecordingAfresh) {
+  const ModelSpec spec = small_resnet20(8);
+  constexpr int kSteps = 100;
+  const std::vector<float> replayed = train(spec, 2, kSteps, [](TrainingStep&, int) {});
+  const std::vector<float> rerecorded = train(spec, 2, kSteps, [](TrainingStep& s, int) { s.rerecord(); });
+  EXPECT_TRUE(bit_identical(replayed, rerecorded));
+}
+
+// The acceptance size: ResNet-20 at batch 128 on 32x32 images, under synchronization validation
+// in its own ctest run, gpu_sync_batch128 (any validation message fails the test): one step takes
+// seconds on lavapipe, so the other runs leave it out.
+TEST(GpuTrainingStepBatch128, ResNet20) {
+  const ModelSpec spec = describe_model(parse_model("resnet20"));
+  ModelState state(test::gpu(), spec);
+  load_parity_init(state);
+  TrainingStep step(state, 128, kSgd);
+  step.set_batch(parity_input_nhwc(spec.config, 128), parity_labels(spec.config, 128));
+  const BatchMetrics first = step.step(0.1f);
+  const BatchMetrics second = step.step(0.1f);
+  EXPECT_TRUE(std::isfinite(first.loss) && std::isfinite(second.loss));
+  EXPECT_LT(second.loss, first.loss) << "a step on the same batch should lower its loss";
+  EvalStep eval(state, 128);
+  eval.set_batch(parity_input_nhwc(spec.config, 128), parity_labels(spec.config, 128));
+  EXPECT_TRUE(std::isfinite(eval.run().loss));
+}
+
+TEST(GpuTrainingStep, TrainingAndEvaluationShareTheParameters) {
+  const ModelSpec spec = small_resnet20(7);
+  ModelState state(test::gpu(), spec);
+  load_parity_init(state);
+  TrainingStep train_step(state, 3, kSgd);
+  EvalStep eval(state, 3);
+  const std::vector<float> images = parity_input_nhwc(spec.config, 3);
+  const std::vector<int32_t> labels = parity_labels(spec.config, 3);
+  train_step.set_batch(images, labels);
+  eval.set_batch(images, labels);
+  eval.run();
+  const std::vector<float> before = eval.logits();
+  train_step.step(0.05f);
+  eval.run();
+  EXPECT_NE(eval.logits(), before) << "evaluation did not see the trained parameters";
+  EXPECT_LT(eval.memory_plan().total_bytes, train_step.memory_plan().total_bytes);
+  EXPECT_EQ(eval.memory_plan().arena(graph::ArenaKind::gradients).size, 0u);
+}
+
+TEST(GpuTrainingStep, RefusesAPlanOverTheDeviceMemoryBeforeAllocating) {
+  const ModelSpec spec = small_resnet20(8);
+  ModelState state(test::gpu(), spec);
+  TrainingStep step(state, 2, kSgd);
+  const graph::MemoryPlan plan = step.memory_plan();
+  const vk::MemoryPool& pool = test::gpu().device_memory();
+  ASSERT_TRUE(plan.limits.budget.has_value());
+  EXPECT_EQ(*plan.limits.budget, pool.heap_size() - pool.bytes_in_use()) << "the default budget is the heap's rest";
+
+  const uint64_t in_use = pool.bytes_in_use();
+  const uint64_t budget = plan.total_bytes - 1;
+  try {
+    step.compile(budget);
+    FAIL() << "a plan of " << plan.total_bytes << " bytes was compiled under a budget of " << budget;
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find(std::to_string(plan.total_bytes) + " bytes"), std::string::npos) << message;
+    EXPECT_NE(message.find(std::to_string(budget) + " bytes"), std::string::npos) << message;
+  }
+  EXPECT_EQ(test::gpu().device_memory().bytes_in_use(), in_use) << "a refused plan allocated memory";
+  EXPECT_NO_THROW(step.compile());
+}
+
+TEST(GpuTrainingStep, RefusesATensorOverTheBindingLimit) {
+  const ModelSpec spec = small_resnet20(8);
+  ModelState state(test::gpu(), spec);
+  // The stem's output, 8x8x16 floats per image, is the largest activation.
+  const uint64_t per_image = 8 * 8 * 16 * sizeof(float);
+  const uint64_t limit = test::gpu().limits().max_storage_buffer_range;
+  const int batch = int(limit / per_image + 1);
+  try {
+    TrainingStep step(state, batch, kSgd);
+    step.compile();
+    FAIL() << "batch " << batch << " was compiled";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("largest storage binding"), std::string::npos) << message;
+    EXPECT_NE(message.find(std::to_string(limit) + " bytes"), std::string::npos) << message;
+    EXPECT_NE(message.find(std::to_string(per_image * uint64_t(batch)) + " bytes"), std::string::npos) << message;
+  }
+}
+
+}  // namespace
+}  // namespace vkres::nn

@@ -1,4 +1,5 @@
-// `vkres info --model NAME`: a model's layers, parameter count and forward cost, without a device.
+// `vkres info --model NAME`: a model's layers, parameter count and forward cost, without a device;
+// with --batch, also the memory plans of its training step and evaluation graph on the device.
 #include <cstdio>
 
 #include <fmt/format.h>
@@ -6,12 +7,17 @@
 
 #include "cli/commands.hpp"
 #include "core/error.hpp"
+#include "graph/memory_planner.hpp"
+#include "nn/eval_step.hpp"
+#include "nn/model_state.hpp"
 #include "nn/resnet.hpp"
+#include "nn/training_step.hpp"
 
 namespace vkres::cli {
 namespace {
 
 constexpr const char* kHelp = R"(usage: vkres info --model NAME [--num-classes N] [--input HxW|N] [--shortcut A|B] [--json]
+                  [--batch N [--device N|NAME] [--limits PROFILE]]
 
 Describes a ResNet: every layer with its output shape (HxWxC), parameters and multiply-adds, then
 the totals. FLOPs are counted as the paper counts them: multiply-adds of the convolutions and the
@@ -25,6 +31,10 @@ classifier per image.
   --shortcut A|B    CIFAR resnets, where the shape changes: A (default) subsamples and zero-pads,
                     B projects with a 1x1 conv + BN
   --json            print the description, the state_dict entries included, as one JSON object
+  --batch N         also plan the memory of a training step (SGD with momentum) and of evaluation
+                    at batch N on the device, without running anything: each arena's size against
+                    its lower bound, the largest tensors, and the device's binding limit and free
+                    memory. A plan the device cannot hold is an error naming the size and the limit.
 )";
 
 nn::ModelOptions model_options(const Args& args) {
@@ -118,10 +128,25 @@ nlohmann::json spec_json(const nn::ModelSpec& spec) {
           {"state_dict", state}};
 }
 
+// The parameters are allocated (the plans bind them); nothing else is, and nothing runs.
+std::string memory_plans(const nn::ModelSpec& spec, int batch, const Args& args) {
+  vk::Context ctx(context_options(args));
+  nn::ModelState state(ctx, spec);
+  nn::TrainingStep train(state, batch, ops::SgdConfig{.momentum = 0.9f});
+  nn::EvalStep eval(state, batch);
+  const graph::MemoryPlan train_plan = train.memory_plan(), eval_plan = eval.memory_plan();
+  return fmt::format(
+      "\non {}, batch {}; the parameters ({:.2f} MiB) and BN statistics belong to the model, outside\n"
+      "both plans, which share them\n\ntraining step {}\nevaluation {}",
+      ctx.info().name, batch, double(state.parameters().size) / (1 << 20), graph::memory_report(train_plan),
+      graph::memory_report(eval_plan));
+}
+
 }  // namespace
 
 int info_command(const std::vector<std::string>& argv) {
-  Args args("info", argv, {"--json", "--help"}, {"--model", "--num-classes", "--input", "--shortcut"});
+  Args args("info", argv, {"--json", "--help"},
+            {"--model", "--num-classes", "--input", "--shortcut", "--batch", "--device", "--limits"});
   if (args.has("--help")) {
     std::fputs(kHelp, stdout);
     return 0;
@@ -131,10 +156,15 @@ int info_command(const std::vector<std::string>& argv) {
     throw Error("vkres info: say which model (--model NAME)",
                 fmt::format("models: {}", fmt::join(nn::model_names(), ", ")));
   const nn::ModelSpec spec = nn::describe_model(nn::parse_model(model, model_options(args)));
+  const int batch = int(args.get_int("--batch", 0, 1, 1 << 24));
+  if (batch > 0 && args.has("--json")) throw Error("vkres info: --batch prints a table; leave out --json");
+  // Planned first, so that a refused plan is the only output.
+  const std::string plans = batch > 0 ? memory_plans(spec, batch, args) : "";
   if (args.has("--json"))
     fmt::print("{}\n", spec_json(spec).dump(2));
   else
     print_table(spec);
+  fmt::print("{}", plans);
   return 0;
 }
 

@@ -80,6 +80,18 @@ expect_ok "info --json parses" "^272474$" \
 expect_error "info of an unknown model" 1 "unknown model 'resnet19'.*hint: models: resnet20, " "$vkres" info --model resnet19
 expect_error "info without a model" 1 "say which model" "$vkres" info
 expect_error "option A on an ImageNet model" 1 "projection shortcuts \(B\) only" "$vkres" info --model resnet50 --shortcut A
+expect_ok "info --batch plans training memory" "training step memory plan: peak [0-9.]+ MiB" \
+  "$vkres" info --model resnet20 --batch 128
+expect_ok "info --batch plans evaluation memory" "evaluation memory plan: peak" "$vkres" info --model resnet20 --batch 128
+expect_error "a batch over the binding limit is refused" 1 \
+  "tensor 'conv1' needs 196\.00 MiB \(205520896 bytes\), more than the device's largest storage binding of 128\.00 MiB \(134217728 bytes\)" \
+  "$vkres" info --model resnet18 --batch 64 --limits android-baseline-2022
+expect_error "a batch past 32-bit indexing is refused" 1 "batch 4096 is too large: conv1 would hold 3288334336 values" \
+  "$vkres" info --model resnet50 --batch 4096
+# lavapipe allows one allocation as large as its heap, so the transient arena is what overflows.
+expect_error "a batch over the device memory is refused" 1 \
+  "(memory plan|transient arena) needs [0-9.]+ GiB \([0-9]+ bytes\).*(of device memory is available|largest allocation of)" \
+  "$vkres" info --model resnet20 --input 8 --batch 30000
 expect_error "bad input size" 1 "bad input size '32x'" "$vkres" info --model resnet20 --input 32x
 
 echo "cli: $passed passed, $failures failed"

@@ -68,7 +68,7 @@ class ParityFixture : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     file_ = io::SafetensorsFile::open(parity_directory() / (GetParam() + ".safetensors"));
-    ASSERT_EQ(file_->metadata().at("vkres_fixture_version"), "1") << kRegenerate;
+    ASSERT_EQ(file_->metadata().at("vkres_fixture_version"), "4") << kRegenerate;
     ASSERT_EQ(file_->metadata().at("init"), kParityInitName) << kRegenerate;
     spec_ = fixture_model(*file_);
   }

@@ -1,12 +1,15 @@
-// Parity of nn::TrainingStep with PyTorch (tests/fixtures/parity/, written by
+// Parity of nn::TrainingStep and nn::EvalStep with PyTorch (tests/fixtures/parity/, written by
 // tools/gen_parity_fixtures.py in float64): from the same parity init and batch, the first step's
-// logits, loss and every parameter gradient.
+// logits, loss and every parameter gradient; each later step's loss; every weight and running
+// statistic after the last step; and the evaluation-mode logits of the trained model.
 //
-// The fixtures' state after all their steps is not checked: over 10 steps at these learning rates
-// float32 drifts from the float64 reference by more than 1e-3 (PyTorch's own float32 run of
-// resnet20_b ends 3e-3 off, of plain20 36% off). plain20 is left out: a ReLU input of
-// layer3.2.relu1 sits 3.4e-6 standard deviations from zero, and its sign in float32 decides the
-// gradient of every layer below.
+// The generator only writes cases that are well conditioned in float32 (PyTorch's own float32 run
+// stays within a quarter of these tolerances): elsewhere a ReLU input near zero flips its sign
+// under float32 rounding and the runs part ways, which no kernel can help.
+//
+// One case is "calibrated" instead (ResNet-50: float32 itself is ~2% off float64 there, see the
+// generator): each comparison then allows kCalibratedFactor times PyTorch's own float32 error,
+// which the fixture stores per quantity, where that exceeds the tolerance.
 //
 // Errors are norm-wise, ||got - want|| / ||want||, over the whole tensor or over the fixture's
 // sampled indices where it stores a sample (plus the whole tensor's norm, which it also stores).
@@ -22,6 +25,7 @@
 #include "io/safetensors.hpp"
 #include "nn/parity_init.hpp"
 #include "nn/resnet.hpp"
+#include "nn/eval_step.hpp"
 #include "nn/training_step.hpp"
 #include "support/gpu_env.hpp"
 
@@ -30,6 +34,12 @@ namespace {
 
 constexpr double kFirstForwardTolerance = 1e-4;  // logits and loss of step 1
 constexpr double kGradientTolerance = 1e-3;      // every parameter gradient of step 1
+constexpr double kStateTolerance = 1e-3;
+constexpr double kCalibratedFactor = 4;
+// Later losses are compared relative to max(|want|, kLossFloor * first loss): once the batch is
+// fitted, the loss is about exp(-margin), so its relative error is the margin's ABSOLUTE error,
+// which a 1e-4 relative error of logits near 10 already makes 1e-3.
+constexpr double kLossFloor = 0.1;         // later losses, the state after the last step, eval logits
 
 io::SafetensorsFile open_case(const std::string& name) {
   return io::SafetensorsFile::open(std::filesystem::path(VKRES_FIXTURE_DIR) / "parity" / (name + ".safetensors"));
@@ -60,10 +70,20 @@ double relative_error(const std::vector<float>& got, const std::vector<double>& 
 
 std::vector<double> widen(const std::vector<float>& v) { return {v.begin(), v.end()}; }
 
+// The allowed error of `quantity` ("logits", "grad/<name>", ...): `tolerance`, or for a calibrated
+// case up to kCalibratedFactor times the float32 run's error on it.
+double allowed(const io::SafetensorsFile& f, const std::string& quantity, double tolerance) {
+  if (f.metadata().at("conditioning") != "calibrated") return tolerance;
+  return std::max(tolerance, kCalibratedFactor * f.read_f64("f32_error/" + quantity).at(0));
+}
+
+double relative_difference(double got, double want) { return std::abs(got - want) / std::abs(want); }
+
 // `got` (a whole tensor, PyTorch layout) against the fixture's `<prefix>/<name>`, or against its
 // sample `<prefix>_sample/<name>` at `sample_index/<name>` and the whole norm `<prefix>_norm/<name>`.
 void expect_matches(const io::SafetensorsFile& f, const std::string& prefix, const std::string& name,
-                    const std::vector<float>& got, double tolerance) {
+                    const std::vector<float>& got, double base_tolerance) {
+  const double tolerance = allowed(f, prefix + "/" + name, base_tolerance);
   if (f.find(prefix + "/" + name)) {
     EXPECT_LE(relative_error(got, f.read_f64(prefix + "/" + name)), tolerance) << prefix << " " << name;
     return;
@@ -84,37 +104,66 @@ std::map<std::string, const Layer*> layers_by_entry(const ModelSpec& spec) {
 
 class GpuParity : public ::testing::TestWithParam<std::string> {};
 
-TEST_P(GpuParity, FirstStepMatchesPyTorch) {
+TEST_P(GpuParity, TrainingStepsMatchPyTorch) {
   const io::SafetensorsFile f = open_case(GetParam());
   ASSERT_EQ(f.metadata().at("init"), kParityInitName);
   const ModelSpec spec = fixture_model(f);
   const int batch = meta_int(f, "batch");
+  const int steps = meta_int(f, "steps");
   const float lr = float(meta_double(f, "lr"));
   const ops::SgdConfig sgd{.momentum = float(meta_double(f, "momentum")),
                            .weight_decay = float(meta_double(f, "weight_decay"))};
 
-  TrainingStep train(test::gpu(), spec, batch, sgd);
+  ModelState state(test::gpu(), spec);
   const auto owner = layers_by_entry(spec);
-  train.load_state([&](const StateEntry& e) { return parity_init(*owner.at(e.name), e); });
+  state.load([&](const StateEntry& e) { return parity_init(*owner.at(e.name), e); });
+  TrainingStep train(state, batch, sgd);
   const std::vector<int32_t> labels = parity_labels(spec.config, batch);
   ASSERT_EQ(std::vector<int64_t>(labels.begin(), labels.end()), f.read_i64("labels"));
   train.set_batch(parity_input_nhwc(spec.config, batch), labels);
 
-  const TrainingStep::Result first = train.step(lr);
-  EXPECT_LE(relative_error(train.logits(), f.read_f64("logits")), kFirstForwardTolerance) << "logits";
-  const double want_loss = f.read_f64("loss").at(0);
-  EXPECT_LE(std::abs(first.loss - want_loss) / want_loss, kFirstForwardTolerance) << "loss";
+  const BatchMetrics first = train.step(lr);
+  EXPECT_LE(relative_error(train.logits(), f.read_f64("logits")), allowed(f, "logits", kFirstForwardTolerance))
+      << "logits";
+  EXPECT_LE(relative_difference(first.loss, f.read_f64("loss").at(0)), allowed(f, "loss", kFirstForwardTolerance)) << "loss";
   const std::vector<StateEntry> entries = state_dict(spec);
   for (const StateEntry& e : entries)
     if (e.trainable()) expect_matches(f, "grad", e.name, train.read_gradient(e), kGradientTolerance);
 
-  const StateEntry& counter = *std::find_if(entries.begin(), entries.end(), [](const StateEntry& e) {
-    return e.kind == StateKind::num_batches_tracked;
+  const std::vector<double> losses = f.read_f64("losses");
+  ASSERT_EQ(losses.size(), size_t(steps));
+  for (int s = 1; s < steps; ++s) {
+    const double loss = train.step(lr).loss;
+    const double want = losses[size_t(s)];
+    EXPECT_LE(std::abs(loss - want) / std::max(std::abs(want), kLossFloor * losses[0]),
+              allowed(f, "losses", kStateTolerance))
+        << "loss of step " << s + 1;
+  }
+  for (const StateEntry& e : entries) {
+    if (e.kind == StateKind::num_batches_tracked)
+      EXPECT_EQ(state.read(e).at(0), float(steps)) << e.name;
+    else
+      expect_matches(f, "final", e.name, state.read(e), kStateTolerance);
+  }
+
+  const std::vector<float> trained_running_var = state.read(*std::find_if(
+      entries.begin(), entries.end(), [](const StateEntry& e) { return e.kind == StateKind::running_var; }));
+  // The evaluation graph reads the trained parameters and running statistics where training left them.
+  EvalStep eval(state, batch);
+  eval.set_batch(parity_input_nhwc(spec.config, batch), labels);
+  const BatchMetrics evaluated = eval.run();
+  EXPECT_LE(relative_error(eval.logits(), f.read_f64("eval_logits")), allowed(f, "eval_logits", kStateTolerance))
+      << "eval logits";
+  EXPECT_LE(relative_difference(evaluated.loss, f.read_f64("eval_loss").at(0)),
+            allowed(f, "eval_loss", kStateTolerance)) << "eval loss";
+  const StateEntry& running_var = *std::find_if(entries.begin(), entries.end(), [](const StateEntry& e) {
+    return e.kind == StateKind::running_var;
   });
-  EXPECT_EQ(train.read_state(counter).at(0), 1.0f);
+  EXPECT_EQ(state.read(running_var), trained_running_var) << "evaluation changed " << running_var.name;
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, GpuParity, ::testing::Values("resnet20_a", "resnet20_b", "resnet18"),
+INSTANTIATE_TEST_SUITE_P(Fixtures, GpuParity,
+                         ::testing::Values("resnet20_a", "resnet20_b", "plain20", "resnet18", "resnet50"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

@@ -11,11 +11,6 @@ bool reads(Access a) { return static_cast<uint8_t>(a) & 1; }
 
 size_t arena_index(ArenaKind kind) { return static_cast<size_t>(kind); }
 
-uint64_t align_up(uint64_t value, uint64_t alignment) { return (value + alignment - 1) / alignment * alignment; }
-
-vk::Allocation sub_allocation(const vk::Allocation& arena, uint64_t offset, uint64_t bytes) {
-  return {arena.buffer, arena.offset + offset, bytes, arena.mapped ? arena.mapped + offset : nullptr, arena.block};
-}
 
 }  // namespace
 
@@ -154,7 +149,7 @@ void Graph::place_tensors(const MemoryPlan& plan) {
   for (Tensor& t : tensors_) {
     if (t.external) continue;
     const vk::Allocation& arena = arenas_[arena_index(t.arena)];
-    t.memory = t.whole_arena ? sub_allocation(arena, 0, t.bytes) : sub_allocation(arena, placed->offset, t.bytes);
+    t.memory = arena.sub(t.whole_arena ? 0 : placed->offset, t.bytes);
     if (!t.whole_arena) ++placed;
     if (!t.pending_upload.empty()) ctx_.upload(t.memory, t.pending_upload);
     t.pending_upload = {};

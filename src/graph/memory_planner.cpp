@@ -25,8 +25,6 @@
 namespace vkres::graph {
 namespace {
 
-uint64_t align_up(uint64_t value, uint64_t alignment) { return (value + alignment - 1) / alignment * alignment; }
-
 bool is_persistent(ArenaKind kind) { return kind != ArenaKind::transient; }
 
 size_t arena_index(ArenaKind kind) { return static_cast<size_t>(kind); }

@@ -50,6 +50,9 @@ struct MemoryLimits {
   std::optional<uint64_t> budget;           // bytes over all arenas together
 };
 
+// The packing rule of persistent arenas: each tensor at the first aligned offset after the last.
+inline uint64_t align_up(uint64_t value, uint64_t alignment) { return (value + alignment - 1) / alignment * alignment; }
+
 MemoryLimits memory_limits(const vk::DeviceLimits& device, std::optional<uint64_t> budget = std::nullopt);
 
 struct PlacedTensor {

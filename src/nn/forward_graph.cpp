@@ -11,14 +11,8 @@
 #include "ops/shortcut.hpp"
 
 namespace vkres::nn {
-namespace {
-
 using graph::ArenaKind;
 using graph::TensorId;
-
-constexpr uint64_t kFloatBytes = sizeof(float);
-
-}  // namespace
 
 ForwardGraph::ForwardGraph(ModelState& state, int batch, BatchNormMode mode)
     : graph_(state.context()),

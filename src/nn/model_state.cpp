@@ -10,10 +10,6 @@
 namespace vkres::nn {
 namespace {
 
-constexpr uint64_t kFloatBytes = sizeof(float);
-
-uint64_t align_up(uint64_t value, uint64_t alignment) { return (value + alignment - 1) / alignment * alignment; }
-
 // PyTorch's conv weights [o][i][h][w] <-> the engine's [o][h][w][i].
 template <bool kToOhwi>
 std::vector<float> convert_conv_weight(std::span<const float> v, const std::vector<int64_t>& oihw) {
@@ -30,10 +26,6 @@ std::vector<float> convert_conv_weight(std::span<const float> v, const std::vect
             out[pytorch] = v[engine];
         }
   return out;
-}
-
-vk::Allocation sub_allocation(const vk::Allocation& block, uint64_t offset, uint64_t bytes) {
-  return {block.buffer, block.offset + offset, bytes, block.mapped ? block.mapped + offset : nullptr, block.block};
 }
 
 // Floats of each tensor a layer owns, in the order they are packed.
@@ -70,7 +62,7 @@ ModelState::ModelState(vk::Context& ctx, const ModelSpec& spec)
   uint64_t parameter_end = 0, buffer_end = 0;
   auto pack = [&](uint64_t& end, size_t layer, Slot slot, uint64_t floats) {
     if (floats == 0) return;
-    const uint64_t offset = align_up(end, alignment);
+    const uint64_t offset = graph::align_up(end, alignment);
     end = offset + floats * kFloatBytes;
     planned.push_back({layer, slot, offset, floats * kFloatBytes});
     if (slot != Slot::running) trained_order_.push_back({layer, slot});
@@ -101,7 +93,7 @@ ModelState::ModelState(vk::Context& ctx, const ModelSpec& spec)
     LayerTensors& t = layers_[p.layer];
     const vk::Allocation& block = p.slot == Slot::running ? buffers_ : parameters_;
     (p.slot == Slot::weight ? t.weight : p.slot == Slot::bias ? t.bias : t.running) =
-        sub_allocation(block, p.offset, p.bytes);
+        block.sub(p.offset, p.bytes);
   }
   // The padding between trained tensors must be zero (see the header); everything starts at zero.
   const std::vector<std::byte> zeros(std::max(parameter_end, buffer_end), std::byte{0});

@@ -24,6 +24,8 @@
 
 namespace vkres::nn {
 
+inline constexpr uint64_t kFloatBytes = sizeof(float);
+
 class ModelState {
  public:
   ModelState(vk::Context& ctx, const ModelSpec& spec);

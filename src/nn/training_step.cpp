@@ -10,14 +10,8 @@
 #include "ops/shortcut.hpp"
 
 namespace vkres::nn {
-namespace {
-
 using graph::ArenaKind;
 using graph::TensorId;
-
-constexpr uint64_t kFloatBytes = sizeof(float);
-
-}  // namespace
 
 TrainingStep::TrainingStep(ModelState& state, int batch, const ops::SgdConfig& sgd)
     : ForwardGraph(state, batch, BatchNormMode::train), sgd_(sgd) {

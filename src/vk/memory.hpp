@@ -18,6 +18,10 @@ struct Allocation {
   std::byte* mapped = nullptr;  // host pointer to the first byte, or nullptr if not host-visible
   uint32_t block = UINT32_MAX;
   explicit operator bool() const { return buffer != VK_NULL_HANDLE; }
+  // `bytes` of this allocation from `offset`: same buffer and block, not separately freed.
+  Allocation sub(VkDeviceSize at, VkDeviceSize bytes) const {
+    return {buffer, offset + at, bytes, mapped ? mapped + at : nullptr, block};
+  }
 };
 
 enum class MemoryKind {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages vkres needs to build and test. Idempotent: does nothing when all
 # are present, so it is cheap to call from tools/test and tools/demo.
+#   tools/setup.sh [--tests]
 set -euo pipefail
 
 packages=(
@@ -10,8 +11,13 @@ packages=(
   vulkan-validationlayers  # VK_LAYER_KHRONOS_validation: tests fail on any message
   glslc spirv-tools        # build-time shader compiler and validator
   libglm-dev nlohmann-json3-dev libfmt-dev libgtest-dev
-  python3                  # the CLI test checks that `vkres devices --json` parses
+  libpng-dev libjpeg-dev   # ImageFolder datasets (PNG, JPEG)
+  python3 python3-numpy python3-matplotlib  # tools/plot, tools/convert; CLI tests parse --json
 )
+# tools/setup.sh --tests: also PyTorch, which the interoperability tests load checkpoints into.
+if [[ ${1:-} == --tests ]]; then
+  packages+=(python3-torch python3-torchvision)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

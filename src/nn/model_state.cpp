@@ -140,6 +140,13 @@ std::vector<float> ModelState::to_pytorch_layout(const std::vector<float>& tenso
   return place.ohwi ? convert_conv_weight<false>(values, entry.shape) : values;
 }
 
+void ModelState::from_pytorch_layout(std::vector<float> values, const Place& place, const StateEntry& entry,
+                                     std::vector<float>& tensor) {
+  VKRES_ASSERT(place.offset + uint64_t(entry.count()) <= tensor.size(), "ModelState: " + entry.name + " out of range");
+  if (place.ohwi) values = convert_conv_weight<true>(values, entry.shape);
+  std::copy(values.begin(), values.end(), tensor.begin() + int64_t(place.offset));
+}
+
 // Entries that share a tensor (a BN's gamma and beta, mean and var) are gathered before the upload,
 // and nothing is uploaded until every entry has been given and checked.
 void ModelState::load(const StateValues& values) {
@@ -160,8 +167,7 @@ void ModelState::load(const StateValues& values) {
         continue;
       }
       const Place p = place(e);
-      if (p.ohwi) v = convert_conv_weight<true>(v, e.shape);
-      std::copy(v.begin(), v.end(), whole(p).begin() + int64_t(p.offset));
+      from_pytorch_layout(std::move(v), p, e, whole(p));
     }
   }
   for (size_t i = 0; i < tensors.size(); ++i) {

@@ -63,6 +63,9 @@ class ModelState {
   // `tensor` holds the whole device tensor `place` points into; the entry's values, PyTorch layout.
   static std::vector<float> to_pytorch_layout(const std::vector<float>& tensor, const Place& place,
                                               const StateEntry& entry);
+  // The inverse: writes the entry's `values` (PyTorch layout) into `tensor` at the place.
+  static void from_pytorch_layout(std::vector<float> values, const Place& place, const StateEntry& entry,
+                                  std::vector<float>& tensor);
 
   // Every state_dict entry, PyTorch's layout (entry.count() values; num_batches_tracked: one value).
   using StateValues = std::function<std::vector<float>(const StateEntry&)>;

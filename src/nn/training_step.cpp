@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <map>
+
 #include "core/error.hpp"
 #include "ops/batchnorm.hpp"
 #include "ops/conv2d.hpp"
@@ -25,6 +27,7 @@ TrainingStep::TrainingStep(ModelState& state, int batch, const ops::SgdConfig& s
 
 // In the ModelState's packing order, so that the arenas line up with its parameters block.
 void TrainingStep::declare_gradients() {
+  momentum_.resize(layers_.size() * 2);
   for (const ModelState::TrainedSlot& s : state_.trained_order()) {
     const bool is_weight = s.slot == ModelState::Slot::weight;
     LayerTensors& t = layers_[s.layer];
@@ -32,7 +35,9 @@ void TrainingStep::declare_gradients() {
     const std::string name = spec_.layers[s.layer].name + (is_weight ? ".weight" : ".bias");
     (is_weight ? t.weight_grad : t.bias_grad) =
         graph_.persistent(name + " grad", graph_.bytes(value), ArenaKind::gradients);
-    if (sgd_.momentum != 0) graph_.persistent(name + " momentum", graph_.bytes(value), ArenaKind::optimizer_state);
+    if (sgd_.momentum != 0)
+      momentum_[s.layer * 2 + (is_weight ? 0 : 1)] =
+          graph_.persistent(name + " momentum", graph_.bytes(value), ArenaKind::optimizer_state);
   }
 }
 
@@ -132,6 +137,39 @@ std::vector<float> TrainingStep::read_gradient(const StateEntry& entry) {
   const LayerTensors& t = layers_[p.layer];
   const TensorId grad = p.slot == ModelState::Slot::bias ? t.bias_grad : t.weight_grad;
   return ModelState::to_pytorch_layout(graph_.download(grad), p, entry);
+}
+
+TensorId TrainingStep::momentum_of(const StateEntry& entry, ModelState::Place& place) {
+  if (!entry.trainable()) throw Error("TrainingStep: " + entry.name + " is not trained and has no momentum");
+  if (sgd_.momentum == 0) throw Error("TrainingStep: SGD without momentum keeps no momentum buffers");
+  place = state_.place(entry);
+  return momentum_[place.layer * 2 + (place.slot == ModelState::Slot::bias ? 1 : 0)];
+}
+
+std::vector<float> TrainingStep::read_momentum(const StateEntry& entry) {
+  ModelState::Place p;
+  const TensorId m = momentum_of(entry, p);
+  compile();
+  return ModelState::to_pytorch_layout(graph_.download(m), p, entry);
+}
+
+// Entries that share a tensor (a BN's gamma and beta) are gathered first; the padding stays zero.
+void TrainingStep::load_momentum(const ModelState::StateValues& values) {
+  compile();
+  std::map<TensorId, std::vector<float>> tensors;
+  for (const StateEntry& e : state_dict(spec_)) {
+    if (!e.trainable()) continue;
+    ModelState::Place p;
+    const TensorId m = momentum_of(e, p);
+    std::vector<float> v = values(e);
+    if (int64_t(v.size()) != e.count())
+      throw Error(fmt::format("momentum of {} needs {} values, got {}", e.name, e.count(), v.size()));
+    auto [it, fresh] = tensors.try_emplace(m);
+    if (fresh) it->second.assign(graph_.bytes(m) / kFloatBytes, 0.0f);
+    ModelState::from_pytorch_layout(std::move(v), p, e, it->second);
+  }
+  for (auto& [tensor, floats] : tensors) graph_.upload(tensor, floats);
+  first_step_ = false;
 }
 
 BatchMetrics TrainingStep::step(float lr) {

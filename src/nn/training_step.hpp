@@ -33,11 +33,18 @@ class TrainingStep : public ForwardGraph {
   BatchMetrics step(float lr);
   // The gradient of a trainable entry from the last step, in PyTorch's layout.
   std::vector<float> read_gradient(const StateEntry& entry);
+  // SGD's momentum buffer of a trainable entry, in PyTorch's layout (zeros before the first step).
+  std::vector<float> read_momentum(const StateEntry& entry);
+  // Restores every trainable entry's momentum buffer (values in PyTorch's layout) and marks the
+  // buffers as created, so the next step continues a run instead of starting one (resume).
+  void load_momentum(const ModelState::StateValues& values);
+  bool uses_momentum() const { return sgd_.momentum != 0; }
 
  private:
   // The gradient of layer `producer`'s output: the first contribution overwrites, later ones add.
   ops::GradOut grad_of(int producer);
   void declare_gradients();
+  graph::TensorId momentum_of(const StateEntry& entry, ModelState::Place& place);
   void backward(size_t layer);
   void backward_conv(const Layer& l, LayerTensors& t);
   void backward_batchnorm(const Layer& l, LayerTensors& t);
@@ -47,6 +54,8 @@ class TrainingStep : public ForwardGraph {
 
   ops::SgdConfig sgd_;
   graph::TensorId hyper_;
+  // Momentum tensor of (layer, slot): momentum_[layer * 2 + slot], slot 0 weight, 1 bias.
+  std::vector<graph::TensorId> momentum_;
   bool first_step_ = true;
 };
 

@@ -230,6 +230,21 @@ TEST_F(SafetensorsTest, RejectsHeaderLengthOverTheCap) {
   EXPECT_TRUE(rejected_with(write_raw("cap.safetensors", 200'000'000, "{}"), "exceeds the cap"));
 }
 
+TEST_F(SafetensorsTest, RejectsHeaderLengthOnePastTheFileEnd) {
+  const std::string header = R"({"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}})";
+  EXPECT_TRUE(rejected_with(write_raw("onepast.safetensors", header.size() + kFourBytes.size() + 1, header, kFourBytes),
+                            "is larger than the"));
+}
+
+TEST_F(SafetensorsTest, RejectsHeaderLengthThatWouldOverflow) {
+  EXPECT_TRUE(rejected_with(write_raw("max.safetensors", std::numeric_limits<uint64_t>::max(), "{}"),
+                            "exceeds the cap"));
+}
+
+TEST_F(SafetensorsTest, RejectsEmptyHeader) {
+  EXPECT_TRUE(rejected_with(write_raw("empty.safetensors", 0, ""), "header is not a JSON object"));
+}
+
 TEST_F(SafetensorsTest, RejectsInvalidJson) {
   EXPECT_TRUE(rejected_with(write_raw("bad.safetensors", R"({"a": )"), "not valid JSON"));
 }
@@ -327,6 +342,51 @@ TEST_F(SafetensorsTest, RejectsOverlappingTensors) {
                                       R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
                                       twelve_bytes),
                             "tensors \"a\" and \"b\" overlap"));
+}
+
+TEST_F(SafetensorsTest, RejectsTensorInsideAnother) {
+  EXPECT_TRUE(rejected_with(write_raw("inside.safetensors",
+                                      R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                                      R"("b":{"dtype":"F32","shape":[1],"data_offsets":[2,6]}})",
+                                      kEightBytes),
+                            "overlap"));
+}
+
+TEST_F(SafetensorsTest, RejectsTwoTensorsOnTheSameBytes) {
+  EXPECT_TRUE(rejected_with(write_raw("same.safetensors",
+                                      R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                                      R"("b":{"dtype":"I32","shape":[2],"data_offsets":[0,8]}})",
+                                      kEightBytes),
+                            "overlap"));
+}
+
+TEST_F(SafetensorsTest, RejectsOffsetsStartingPastTheBuffer) {
+  EXPECT_TRUE(rejected_with(
+      write_raw("past.safetensors", R"({"a":{"dtype":"U8","shape":[0],"data_offsets":[100,100]}})", kFourBytes),
+      "outside the 4-byte data buffer"));
+  EXPECT_TRUE(rejected_with(write_raw("huge_offset.safetensors",
+                                      R"({"a":{"dtype":"U8","shape":[4],"data_offsets":[18446744073709551612,0]}})",
+                                      kFourBytes),
+                            "data_offsets must be [begin, end]"));
+}
+
+TEST_F(SafetensorsTest, RejectsGapAtTheStartOfTheBuffer) {
+  EXPECT_TRUE(rejected_with(
+      write_raw("leading_gap.safetensors", R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", kEightBytes),
+      "gap of 4 bytes in the data buffer before tensor \"a\""));
+}
+
+TEST_F(SafetensorsTest, RejectsSizeOfAScalarAndOfAnEmptyTensor) {
+  EXPECT_TRUE(rejected_with(
+      write_raw("scalar.safetensors", R"({"a":{"dtype":"I64","shape":[],"data_offsets":[0,4]}})", kFourBytes),
+      "hold 4 bytes but dtype I64 with shape [] needs 8"));
+  EXPECT_TRUE(rejected_with(
+      write_raw("empty_sized.safetensors", R"({"a":{"dtype":"F32","shape":[3,0],"data_offsets":[0,4]}})", kFourBytes),
+      "needs 0"));
+}
+
+TEST_F(SafetensorsTest, RejectsBufferWithNoTensors) {
+  EXPECT_TRUE(rejected_with(write_raw("orphan.safetensors", "{}", kFourBytes), "4 bytes left over"));
 }
 
 TEST_F(SafetensorsTest, RejectsGapBetweenTensors) {

@@ -26,6 +26,8 @@ class SplitMix64 {
   // Uniform in [0, 1) with 24 bits, exact in float.
   float uniform() { return static_cast<float>(next() >> 40) * (1.0f / 16777216.0f); }
   float uniform(float lo, float hi) { return lo + (hi - lo) * uniform(); }
+  // Uniform in [0, 1) with 53 bits.
+  double uniform_double() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
 
  private:
   static uint64_t mix(uint64_t z) {

@@ -12,6 +12,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
+constexpr int kCifar100CoarseClasses = 20;
+
 struct Format {
   const char* kind;
   const char* subdir;  // the folder the official archive unpacks to
@@ -85,6 +87,12 @@ CifarDataset::CifarDataset(CifarKind kind, const fs::path& dir, Split split) {
     planar_.reserve(planar_.size() + n * kPixelBytes);
     for (std::size_t r = 0; r < n; ++r) {
       const uint8_t* rec = bytes.data() + r * record;
+      // CIFAR-100's coarse label (20 superclasses) is not used, but one out of range means the
+      // records are not where this reader thinks they are.
+      if (f.label_bytes == 2 && rec[0] >= kCifar100CoarseClasses)
+        throw Error(fmt::format("{}: record {} has coarse label {}, expected 0..{}", path.string(), r, rec[0],
+                                kCifar100CoarseClasses - 1),
+                    "the file is corrupt or is not CIFAR-100's binary version");
       const int label = rec[f.label_bytes - 1];
       if (label >= num_classes_)
         throw Error(fmt::format("{}: record {} has label {}, expected 0..{}", path.string(), r, label,

@@ -4,7 +4,8 @@
 // byte (the fine label is used) + 3072 pixel bytes. Pixels are planar (1024 R, 1024 G, 1024 B,
 // each 32x32 row-major) on disk and converted to HWC by load(). DIR may also be the parent of the
 // archives' own folders (cifar-10-batches-bin/, cifar-100-binary/). Every problem found at open
-// (missing file, truncated file, label out of range) is an Error naming the file.
+// (missing file, a size that is not a whole number of records, a label out of range, a CIFAR-100
+// coarse label outside 0..19) is an Error naming the file.
 #pragma once
 
 #include <filesystem>

@@ -147,6 +147,102 @@ TEST_F(DataCifar, LabelOutOfRangeIsNamed) {
   EXPECT_NE(c100.find("test.bin: record 2 has label 100"), std::string::npos) << c100;
 }
 
+// The record layout spelled out byte by byte, independent of the helpers above: CIFAR-10 is one
+// label byte then 1024 R, 1024 G and 1024 B bytes (each plane 32 rows of 32); CIFAR-100 is a
+// coarse then a fine label byte, then the same planes.
+uint8_t red(int y, int x, int r) { return static_cast<uint8_t>((y * 32 + x + r) % 251); }
+uint8_t green(int y, int, int r) { return static_cast<uint8_t>(255 - y * 8 - r); }
+uint8_t blue(int, int x, int r) { return static_cast<uint8_t>(x * 8 + r); }
+
+std::vector<uint8_t> record_by_hand(std::vector<uint8_t> labels, int r) {
+  std::vector<uint8_t> rec = std::move(labels);
+  for (int y = 0; y < 32; ++y)
+    for (int x = 0; x < 32; ++x) rec.push_back(red(y, x, r));
+  for (int y = 0; y < 32; ++y)
+    for (int x = 0; x < 32; ++x) rec.push_back(green(y, x, r));
+  for (int y = 0; y < 32; ++y)
+    for (int x = 0; x < 32; ++x) rec.push_back(blue(y, x, r));
+  return rec;
+}
+
+void write_bytes(const fs::path& path, const std::vector<std::vector<uint8_t>>& records, std::size_t drop = 0,
+                 std::size_t extra = 0) {
+  std::vector<uint8_t> bytes;
+  for (const auto& r : records) bytes.insert(bytes.end(), r.begin(), r.end());
+  bytes.resize(bytes.size() - drop + extra, 0);
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
+                                             static_cast<std::streamsize>(bytes.size()));
+}
+
+void expect_hand_record(const Dataset& ds, std::size_t index, int r, int label) {
+  std::vector<uint8_t> hwc(ds.image_bytes());
+  int32_t got = -1;
+  ds.load(index, hwc, got);
+  EXPECT_EQ(got, label);
+  for (int y = 0; y < 32; ++y)
+    for (int x = 0; x < 32; ++x) {
+      const uint8_t* px = hwc.data() + (y * 32 + x) * 3;
+      ASSERT_EQ(px[0], red(y, x, r)) << y << "," << x;
+      ASSERT_EQ(px[1], green(y, x, r)) << y << "," << x;
+      ASSERT_EQ(px[2], blue(y, x, r)) << y << "," << x;
+    }
+}
+
+TEST_F(DataCifar, RecordLayoutByHand) {
+  write_bytes(dir_ / "test_batch.bin", {record_by_hand({7}, 0), record_by_hand({2}, 1)});
+  const CifarDataset c10(CifarKind::Cifar10, dir_, Split::Test);
+  ASSERT_EQ(c10.size(), 2u);
+  expect_hand_record(c10, 0, 0, 7);
+  expect_hand_record(c10, 1, 1, 2);
+
+  write_bytes(dir_ / "test.bin", {record_by_hand({13, 77}, 0), record_by_hand({0, 99}, 1), record_by_hand({19, 0}, 2)});
+  const CifarDataset c100(CifarKind::Cifar100, dir_, Split::Test);
+  ASSERT_EQ(c100.size(), 3u);
+  expect_hand_record(c100, 0, 0, 77);  // the fine label, not the coarse 13
+  expect_hand_record(c100, 1, 1, 99);
+  expect_hand_record(c100, 2, 2, 0);
+}
+
+// Sizes that are not a whole, positive number of records: empty, one byte short or over.
+TEST_F(DataCifar, TruncatedAndOversizedFiles) {
+  struct Case {
+    CifarKind kind;
+    const char* file;
+    std::vector<std::vector<uint8_t>> records;
+    std::size_t drop, extra;
+    const char* size;
+  };
+  const Case cases[] = {
+      {CifarKind::Cifar10, "test_batch.bin", {}, 0, 0, "size 0 bytes"},
+      {CifarKind::Cifar10, "test_batch.bin", {record_by_hand({1}, 0)}, 1, 0, "size 3072 bytes"},
+      {CifarKind::Cifar10, "test_batch.bin", {record_by_hand({1}, 0)}, 0, 1, "size 3074 bytes"},
+      {CifarKind::Cifar10, "test_batch.bin", {record_by_hand({1}, 0), record_by_hand({2}, 1)}, 1, 0, "size 6145 bytes"},
+      {CifarKind::Cifar100, "test.bin", {record_by_hand({1, 2}, 0)}, 1, 0, "size 3073 bytes"},
+      {CifarKind::Cifar100, "test.bin", {record_by_hand({1, 2}, 0)}, 0, 1, "size 3075 bytes"},
+  };
+  for (const Case& c : cases) {
+    write_bytes(dir_ / c.file, c.records, c.drop, c.extra);
+    const std::string msg = error_of([&] { CifarDataset(c.kind, dir_, Split::Test); });
+    EXPECT_NE(msg.find((dir_ / c.file).string() + ": " + c.size), std::string::npos) << msg;
+    EXPECT_NE(msg.find(c.kind == CifarKind::Cifar10 ? "3073-byte record" : "3074-byte record"), std::string::npos) << msg;
+  }
+}
+
+TEST_F(DataCifar, EveryOutOfRangeLabelIsNamed) {
+  write_bytes(dir_ / "test_batch.bin", {record_by_hand({9}, 0), record_by_hand({255}, 1)});
+  EXPECT_NE(error_of([&] { CifarDataset(CifarKind::Cifar10, dir_, Split::Test); })
+                .find((dir_ / "test_batch.bin").string() + ": record 1 has label 255, expected 0..9"),
+            std::string::npos);
+  write_bytes(dir_ / "test.bin", {record_by_hand({19, 99}, 0), record_by_hand({0, 255}, 1)});
+  EXPECT_NE(error_of([&] { CifarDataset(CifarKind::Cifar100, dir_, Split::Test); })
+                .find((dir_ / "test.bin").string() + ": record 1 has label 255, expected 0..99"),
+            std::string::npos);
+  write_bytes(dir_ / "test.bin", {record_by_hand({19, 99}, 0), record_by_hand({20, 5}, 1)});
+  EXPECT_NE(error_of([&] { CifarDataset(CifarKind::Cifar100, dir_, Split::Test); })
+                .find((dir_ / "test.bin").string() + ": record 1 has coarse label 20, expected 0..19"),
+            std::string::npos);
+}
+
 TEST_F(DataCifar, BadSpecAndBadIndex) {
   EXPECT_NE(error_of([] { open_dataset("imagenet:/x", Split::Train); }).find("unknown dataset 'imagenet:/x'"),
             std::string::npos);

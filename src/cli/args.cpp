@@ -1,6 +1,7 @@
 #include "cli/args.hpp"
 
 #include <charconv>
+#include <cmath>
 
 #include <fmt/format.h>
 
@@ -55,6 +56,44 @@ long long Args::get_int(std::string_view option, long long fallback, long long m
   if (ec != std::errc() || end != s.data() + s.size() || v < min || v > max)
     throw Error(fmt::format("vkres {}: {} must be an integer in [{}, {}], got '{}'", command_, option, min, max, s));
   return v;
+}
+
+namespace {
+
+bool parse_number(std::string_view s, double& v) {
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  return ec == std::errc() && end == s.data() + s.size() && std::isfinite(v);
+}
+
+}  // namespace
+
+double Args::get_double(std::string_view option, double fallback, double min, double max) const {
+  auto it = values_.find(option);
+  if (it == values_.end()) return fallback;
+  double v = 0;
+  if (!parse_number(it->second, v) || v < min || v > max)
+    throw Error(fmt::format("vkres {}: {} must be a number in [{}, {}], got '{}'", command_, option, min, max,
+                            it->second));
+  return v;
+}
+
+std::array<float, 3> Args::get_triple(std::string_view option, std::array<float, 3> fallback, double min,
+                                      double max) const {
+  auto it = values_.find(option);
+  if (it == values_.end()) return fallback;
+  std::array<float, 3> out{};
+  std::string_view rest = it->second;
+  for (size_t i = 0; i < 3; ++i) {
+    const size_t comma = rest.find(',');
+    const bool last = i == 2;
+    double v = 0;
+    if ((comma == std::string_view::npos) != last || !parse_number(rest.substr(0, comma), v) || v < min || v > max)
+      throw Error(fmt::format("vkres {}: {} must be three comma-separated numbers in [{}, {}], got '{}'", command_,
+                              option, min, max, it->second));
+    out[i] = float(v);
+    if (!last) rest = rest.substr(comma + 1);
+  }
+  return out;
 }
 
 }  // namespace vkres::cli

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cli/args.hpp"
+#include "nn/resnet.hpp"
 #include "vk/context.hpp"
 
 namespace vkres::cli {
@@ -13,6 +14,12 @@ namespace vkres::cli {
 int devices_command(const std::vector<std::string>& argv);
 int bench_command(const std::vector<std::string>& argv);
 int info_command(const std::vector<std::string>& argv);
+int train_command(const std::vector<std::string>& argv);
+int eval_command(const std::vector<std::string>& argv);
+
+// --num-classes, --input and --shortcut, as info, train and eval take them.
+inline const std::set<std::string> kModelOptions = {"--num-classes", "--input", "--shortcut"};
+nn::ModelOptions model_options(const Args& args);
 
 // Options every device-using command accepts: --device and --limits override VKRES_DEVICE and
 // VKRES_LIMITS; VKRES_VALIDATION picks validation.

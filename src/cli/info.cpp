@@ -37,13 +37,6 @@ classifier per image.
                     memory. A plan the device cannot hold is an error naming the size and the limit.
 )";
 
-nn::ModelOptions model_options(const Args& args) {
-  nn::ModelOptions o;
-  if (const long long classes = args.get_int("--num-classes", 0, 1, 1 << 20)) o.num_classes = int(classes);
-  if (std::string input = args.get("--input"); !input.empty()) o.input = nn::parse_input_size(input);
-  if (std::string s = args.get("--shortcut"); !s.empty()) o.shortcut = nn::parse_shortcut(s);
-  return o;
-}
 
 // 442368 -> "442.4K": the table's columns stay narrow for every model size.
 std::string short_count(double v) {
@@ -143,6 +136,14 @@ std::string memory_plans(const nn::ModelSpec& spec, int batch, const Args& args)
 }
 
 }  // namespace
+
+nn::ModelOptions model_options(const Args& args) {
+  nn::ModelOptions o;
+  if (const long long classes = args.get_int("--num-classes", 0, 1, 1 << 20)) o.num_classes = int(classes);
+  if (std::string input = args.get("--input"); !input.empty()) o.input = nn::parse_input_size(input);
+  if (std::string s = args.get("--shortcut"); !s.empty()) o.shortcut = nn::parse_shortcut(s);
+  return o;
+}
 
 int info_command(const std::vector<std::string>& argv) {
   Args args("info", argv, {"--json", "--help"},

@@ -15,6 +15,8 @@ commands:
   devices   list the Vulkan devices, their limits, and which one vkres would use
   bench     benchmark the kernels on this device (--ops)
   info      describe a model: layers, parameters, multiply-adds (--model NAME)
+  train     train a model (--model NAME --data SPEC --out DIR ...), or --resume a run
+  eval      evaluate a checkpoint on a dataset (--checkpoint FILE --data SPEC)
 
 common options:
   --device N|NAME   pick a device by index or name substring (default: VKRES_DEVICE, else the
@@ -44,6 +46,8 @@ int main(int argc, char** argv) {
     if (command == "devices") return vkres::cli::devices_command(args);
     if (command == "bench") return vkres::cli::bench_command(args);
     if (command == "info") return vkres::cli::info_command(args);
+    if (command == "train") return vkres::cli::train_command(args);
+    if (command == "eval") return vkres::cli::eval_command(args);
     std::fprintf(stderr, "vkres: unknown command '%s'\n%s", command.c_str(), kUsage);
     return 2;
   } catch (const vkres::Error& e) {

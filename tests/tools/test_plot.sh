@@ -165,6 +165,12 @@ echo '{"model": {"name": "resnet32", "num_classes": 10}, "model_name": "resnet32
 expect_ok "epoch records only" "$work/epochs_only/plot.png" "$plot" "$work/epochs_only" --x epochs
 check_png "epoch records only" "$work/epochs_only/plot.png" 960 600
 
+# A run still in its first epoch (step records only, as when training stops early): epochs on x.
+mkdir "$work/first_epoch"
+head -24 "$work/r20/metrics.jsonl" >"$work/first_epoch/metrics.jsonl"
+expect_ok "first epoch" "$work/first_epoch/plot.png" "$plot" "$work/first_epoch" --x epochs --loss
+check_png "first epoch" "$work/first_epoch/plot.png" 960 900
+
 # A resumed run: steps 1-6 and epochs 1-2, cut at step 6; resumed from the checkpoint at step 4.
 # Later lines win, and what the first attempt logged after step 4 is gone. A diverged loss
 # (null), a record type we do not plot, and an unfinished last line (a warning, not an error).
@@ -178,7 +184,7 @@ mkdir "$work/resumed"
   echo '{"type":"step","epoch":3,"step":5,"loss":null,"top1":0.75}'
   printf '{"type":"step","epoch":3,"step":6,"lo'
 } >"$work/resumed/metrics.jsonl"
-got=$(python3 - "$plot" "$work/resumed/metrics.jsonl" "$work/r20" "$work/notest" 2>"$work/stderr" <<'EOF'
+got=$(python3 - "$plot" "$work/resumed/metrics.jsonl" "$work/r20" "$work/notest" "$work/first_epoch" 2>"$work/stderr" <<'EOF'
 import importlib.machinery, importlib.util, sys
 from pathlib import Path
 loader = importlib.machinery.SourceFileLoader("plot", sys.argv[1])
@@ -191,11 +197,12 @@ print([(r.step, r.top1) for r in steps], [(r.epoch, r.step) for r in epochs])
 run = plot.load_run(sys.argv[3])
 to_epochs = plot.step_to_epoch(run)
 print([to_epochs(s) for s in (0, 20, 60, 480, 500)], plot.records_per_epoch(run),
-      plot.records_per_epoch(plot.load_run(sys.argv[4])), plot.running_mean([1, 3, 5, 7], 2))
+      plot.records_per_epoch(plot.load_run(sys.argv[4])), plot.running_mean([1, 3, 5, 7], 2),
+      plot.records_per_epoch(plot.load_run(sys.argv[5])))
 EOF
 )
 want="[(1, 0.5), (2, 0.5), (3, 0.5), (4, 0.5), (5, 0.75)] [(1, 2), (2, 4)]
-[0.0, 0.5, 1.5, 12.0, 12.5] 40 6 [1.0, 2.0, 4.0, 6.0]"
+[0.0, 0.5, 1.5, 12.0, 12.5] 40 6 [1.0, 2.0, 4.0, 6.0] None"
 if [[ $got != "$want" ]] || ! grep -q "metrics.jsonl:12: skipping the unfinished last line" "$work/stderr"; then
   fail "resumed run and helpers: got '$got', wanted '$want', stderr: $(cat "$work/stderr")"
 else

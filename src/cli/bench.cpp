@@ -1,5 +1,6 @@
 // `vkres bench --ops`: times every kernel on the ResNet-20 layer shapes and reports each figure
 // as a fraction of this device's own measured FMA peak and copy bandwidth.
+// `vkres bench --model NAME`: a whole training step and evaluation pass (cli/bench_model.hpp).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/bench_cases.hpp"
+#include "cli/bench_model.hpp"
 #include "cli/commands.hpp"
 #include "core/error.hpp"
 #include "graph/program.hpp"
@@ -19,23 +21,38 @@ namespace vkres::cli {
 namespace {
 
 constexpr const char* kHelp = R"(usage: vkres bench --ops [--batch N] [--repeat N] [--json] [--device N|NAME] [--limits PROFILE]
+       vkres bench --model NAME [--batch N] [--steps N] [--json] [--device N|NAME] [--limits PROFILE]
 
 --ops     time each kernel (forward and backward) on the ResNet-20 layer shapes at --batch (128),
           printing ms and GFLOP/s per kernel next to this device's measured FMA peak and copy
           bandwidth, so every figure reads as a fraction of the device's own limit.
 --repeat  timed runs per kernel after one warm-up (default 5); the median is reported.
+--filter  only the kernels whose name contains this text ("conv3x3 fwd").
+--model   time a whole training step (SGD with momentum) and evaluation pass of model NAME
+          (resnet20, ...) at --batch (128): images/s on the host clock, and GPU milliseconds per
+          kind of kernel (conv forward, data gradient, filter gradient, batch norm, relu, add,
+          other) from per-dispatch timestamps.
+--steps   timed steps of --model after one warm-up (default 3); medians are reported.
 Times come from GPU timestamps where the device has them, else from the host clock around each
-submit (which then includes the submit overhead).
+submit (which then includes the submit overhead). "cpu ms" is the process's CPU time per run: on a
+CPU driver (lavapipe) the work done, however busy the cores are with other processes.
 )";
 
-// Median milliseconds of one run of `program` over `repeat` runs after a warm-up.
-double time_program(graph::Program& program, int repeat, bool timestamps) {
+struct Timing {
+  double ms = 0;      // median GPU (or host wall) milliseconds of one run
+  double cpu_ms = 0;  // median process CPU milliseconds of one run: a CPU driver's work, whatever else shares the cores
+};
+
+// Medians of one run of `program` over `repeat` runs after a warm-up.
+Timing time_program(graph::Program& program, int repeat, bool timestamps) {
   program.set_profiling(timestamps);
   program.run();  // warm-up: pipelines compile on first use on some drivers
-  std::vector<double> runs;
+  std::vector<double> runs, cpu;
   for (int r = 0; r < repeat; ++r) {
     auto start = std::chrono::steady_clock::now();
+    const double cpu_start = process_cpu_ms();
     program.run();
+    cpu.push_back(process_cpu_ms() - cpu_start);
     double wall = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     if (timestamps) {
       auto ms = program.dispatch_ms();
@@ -47,7 +64,8 @@ double time_program(graph::Program& program, int repeat, bool timestamps) {
     }
   }
   std::sort(runs.begin(), runs.end());
-  return runs[runs.size() / 2];
+  std::sort(cpu.begin(), cpu.end());
+  return {runs[runs.size() / 2], cpu[cpu.size() / 2]};
 }
 
 struct Peak {
@@ -75,7 +93,7 @@ Peak measure_peak(vk::Context& ctx, int repeat, bool timestamps) {
     d.label = "fma peak";
     p.dispatch(d);
     const double flops = double(invocations) * iterations * 8 * 4 * 2;
-    peak.fma_gflops = flops / (time_program(p, repeat, timestamps) * 1e6);
+    peak.fma_gflops = flops / (time_program(p, repeat, timestamps).ms * 1e6);
   }
   {
     graph::Program p(ctx);
@@ -91,7 +109,7 @@ Peak measure_peak(vk::Context& ctx, int repeat, bool timestamps) {
     d.groups = graph::grid_1d(graph::ceil_div(bytes / 16, uint64_t(local) * per_invocation), limits);
     d.label = "copy bandwidth";
     p.dispatch(d);
-    peak.copy_gbps = 2.0 * double(bytes) / (time_program(p, repeat, timestamps) * 1e6);
+    peak.copy_gbps = 2.0 * double(bytes) / (time_program(p, repeat, timestamps).ms * 1e6);
   }
   return peak;
 }
@@ -100,44 +118,57 @@ Peak measure_peak(vk::Context& ctx, int repeat, bool timestamps) {
 
 int bench_command(const std::vector<std::string>& argv) {
   std::set<std::string> options = kDeviceOptions;
-  options.insert({"--batch", "--repeat"});
+  options.insert({"--batch", "--repeat", "--model", "--steps", "--filter"});
   Args args("bench", argv, {"--ops", "--json", "--help"}, options);
   if (args.has("--help")) {
     std::fputs(kHelp, stdout);
     return 0;
   }
-  if (!args.has("--ops"))
-    throw Error("vkres bench: say what to benchmark", "use 'vkres bench --ops' (model benchmarks come later)");
+  if (args.has("--ops") == args.given("--model"))
+    throw Error("vkres bench: say what to benchmark", "use 'vkres bench --ops' or 'vkres bench --model NAME'");
   const int batch = static_cast<int>(args.get_int("--batch", 128, 1, 4096));
   const int repeat = static_cast<int>(args.get_int("--repeat", 5, 1, 1000));
   const bool json = args.has("--json");
 
   vk::Context ctx(context_options(args));
+  if (args.given("--model")) {
+    const std::string model = args.get("--model");
+    const int steps = static_cast<int>(args.get_int("--steps", 3, 1, 1000));
+    const ModelBench b = bench_model(ctx, model, batch, steps);
+    if (json)
+      fmt::print("{}\n", model_bench_json(b, batch).dump(2));
+    else
+      print_model_bench(b, model, batch, steps);
+    return 0;
+  }
   const bool timestamps = ctx.limits().timestamps;
   if (!json)
     fmt::print("device: {} ({}), timing by {}\n", ctx.info().name, vk::device_type_name(ctx.info().type),
                timestamps ? "GPU timestamps" : "host clock");
   const Peak peak = measure_peak(ctx, repeat, timestamps);
   if (!json)
-    fmt::print("peak: {:.1f} GFLOP/s FMA, {:.1f} GB/s copy\n\n{:<44} {:>9} {:>9} {:>7} {:>8} {:>7}\n",
+    fmt::print("peak: {:.1f} GFLOP/s FMA, {:.1f} GB/s copy\n\n{:<44} {:>9} {:>9} {:>7} {:>8} {:>7} {:>9}\n",
                peak.fma_gflops, peak.copy_gbps, "kernel (ResNet-20 shapes, batch " + std::to_string(batch) + ")",
-               "ms", "GFLOP/s", "%peak", "GB/s", "%copy");
+               "ms", "GFLOP/s", "%peak", "GB/s", "%copy", "cpu ms");
 
   nlohmann::json rows = nlohmann::json::array();
+  const std::string filter = args.get("--filter");
   for (const BenchCase& c : resnet20_bench_cases(batch)) {
+    if (c.name.find(filter) == std::string::npos) continue;
     graph::Program p(ctx);
     c.build(p);
     double flops = 0, bytes = 0;
     for (const auto& d : p.dispatches()) flops += d.flops;
     bytes = c.bytes_moved;
-    const double ms = time_program(p, repeat, timestamps);
+    const Timing t = time_program(p, repeat, timestamps);
+    const double ms = t.ms;
     const double gflops = flops / (ms * 1e6), gbps = bytes / (ms * 1e6);
     rows.push_back({{"kernel", c.name}, {"ms", ms}, {"gflops", gflops}, {"fraction_of_fma_peak", gflops / peak.fma_gflops},
                     {"gbps", gbps}, {"fraction_of_copy_bandwidth", gbps / peak.copy_gbps}, {"flops", flops},
-                    {"bytes", bytes}});
+                    {"bytes", bytes}, {"cpu_ms", t.cpu_ms}});
     if (!json)
-      fmt::print("{:<44} {:>9.3f} {:>9.2f} {:>6.1f}% {:>8.2f} {:>6.1f}%\n", c.name, ms, gflops,
-                 100 * gflops / peak.fma_gflops, gbps, 100 * gbps / peak.copy_gbps);
+      fmt::print("{:<44} {:>9.3f} {:>9.2f} {:>6.1f}% {:>8.2f} {:>6.1f}% {:>9.3f}\n", c.name, ms, gflops,
+                 100 * gflops / peak.fma_gflops, gbps, 100 * gbps / peak.copy_gbps, t.cpu_ms);
   }
   if (json) {
     nlohmann::json out = {{"device", ctx.info().name},

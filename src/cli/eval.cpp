@@ -74,12 +74,11 @@ int eval_command(const std::vector<std::string>& argv) {
                   "give it with --model NAME (and --num-classes / --input if they differ from the defaults)");
     model = *from_file;
   }
-  data::Normalization norm = train::read_normalization(file).value_or(data::Normalization{});
+  const std::unique_ptr<data::Dataset> dataset = data::open_dataset(
+      data_spec, split_name == "test" ? data::Split::Test : data::Split::Train, 0, {.image_size = model.input.h});
+  data::Normalization norm = train::read_normalization(file).value_or(dataset->default_normalization());
   norm.mean = args.get_triple("--mean", norm.mean, -1e3, 1e3);
   norm.std = args.get_triple("--std", norm.std, 1e-6, 1e3);
-
-  const std::unique_ptr<data::Dataset> dataset =
-      data::open_dataset(data_spec, split_name == "test" ? data::Split::Test : data::Split::Train, 0);
 
   vk::Context ctx(context_options(args));
   nn::ModelState state(ctx, nn::describe_model(model));

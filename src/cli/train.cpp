@@ -8,6 +8,7 @@
 #include "ckpt/checkpoint.hpp"
 #include "cli/commands.hpp"
 #include "core/error.hpp"
+#include "data/dataset.hpp"
 #include "train/checkpointing.hpp"
 #include "train/trainer.hpp"
 
@@ -77,7 +78,7 @@ train::RunConfig config_from_flags(const Args& args) {
   c.model = nn::parse_model(model, options);
   c.data = args.get("--data", "synthetic");
   c.batch = int(args.get_int("--batch", 128, 1, 1 << 20));
-  c.lr = args.get_double("--lr", 0.1, 0, 1e3);
+  c.lr = args.get_double("--lr", 0.1, 0, 1e37);
   if (c.lr == 0) throw Error("vkres train: --lr must be positive, got 0");
   c.sgd.momentum = float(args.get_double("--momentum", 0.9, 0, 0.999999));
   c.sgd.weight_decay = float(args.get_double("--wd", 1e-4, 0, 1));
@@ -92,6 +93,9 @@ train::RunConfig config_from_flags(const Args& args) {
   c.seed = uint64_t(args.get_int("--seed", 0, 0, int64_t(1) << 62));
   c.shuffle = !args.has("--no-shuffle");
   c.augment = !args.has("--no-augment");
+  // Opening the training set now checks --data before any device work, and gives its normalization.
+  c.normalization =
+      data::open_dataset(c.data, data::Split::Train, 0, {.image_size = c.model.input.h})->default_normalization();
   c.normalization.mean = args.get_triple("--mean", c.normalization.mean, -1e3, 1e3);
   c.normalization.std = args.get_triple("--std", c.normalization.std, 1e-6, 1e3);
   return c;

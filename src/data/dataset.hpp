@@ -75,7 +75,8 @@ struct DatasetOptions {
   int image_size = 224;  // folder datasets: the side of the square images their transforms produce
 };
 
-// "cifar10:DIR", "cifar100:DIR", "folder:DIR" or "synthetic" (seed used by synthetic only).
+// "cifar10:DIR", "cifar100:DIR", "folder:DIR", "synthetic" or "synthetic:TRAIN,TEST" (other sizes);
+// the seed is used by synthetic only.
 std::unique_ptr<Dataset> open_dataset(std::string_view spec, Split split, uint64_t seed = 0,
                                       const DatasetOptions& options = {});
 

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include <nlohmann/json.hpp>
 
 #include "ckpt/checkpoint.hpp"
@@ -32,14 +35,21 @@ json metadata_json(const io::SafetensorsFile& file, const std::string& key) {
 
 }  // namespace
 
-void save_training_checkpoint(const std::filesystem::path& path, nn::ModelState& state, nn::TrainingStep& step,
-                              const RunConfig& config, const RunPosition& position) {
+std::optional<std::string> save_training_checkpoint(const std::filesystem::path& path, nn::ModelState& state,
+                                                    nn::TrainingStep& step, const RunConfig& config,
+                                                    const RunPosition& position) {
   std::vector<ckpt::OwnedTensor> tensors = ckpt::model_state_tensors(state);
   if (step.uses_momentum()) {
     std::vector<std::vector<float>> momentum;
     for (const nn::StateEntry& e : nn::state_dict(state.spec()))
       if (e.trainable()) momentum.push_back(step.read_momentum(e));
     for (ckpt::OwnedTensor& t : ckpt::momentum_tensors(state.spec(), momentum)) tensors.push_back(std::move(t));
+  }
+  for (const ckpt::OwnedTensor& t : tensors) {
+    if (t.dtype != io::DType::F32) continue;
+    const auto* values = reinterpret_cast<const float*>(t.bytes.data());
+    if (!std::all_of(values, values + t.bytes.size() / sizeof(float), [](float v) { return std::isfinite(v); }))
+      return t.name;
   }
   const json where = {{"step", position.step},
                       {"epoch", position.epoch},
@@ -56,6 +66,7 @@ void save_training_checkpoint(const std::filesystem::path& path, nn::ModelState&
                          {"position", where.dump()},
                          {"step", std::to_string(position.step)},
                          {"epoch", std::to_string(position.epoch)}});
+  return std::nullopt;
 }
 
 RunConfig read_run_config(const io::SafetensorsFile& file) {

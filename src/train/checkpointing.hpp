@@ -27,8 +27,11 @@ struct RunPosition {
   double time_s = 0;  // training time before this process (for the metrics' time axis)
 };
 
-void save_training_checkpoint(const std::filesystem::path& path, nn::ModelState& state, nn::TrainingStep& step,
-                              const RunConfig& config, const RunPosition& position);
+// Writes nothing and returns the name of the first tensor holding a NaN or infinity, if any: a
+// diverged state is never saved over good ones.
+std::optional<std::string> save_training_checkpoint(const std::filesystem::path& path, nn::ModelState& state,
+                                                    nn::TrainingStep& step, const RunConfig& config,
+                                                    const RunPosition& position);
 
 // A checkpoint's run configuration and position; throws vkres::Error naming the file when it is
 // not a vkres training checkpoint (e.g. a converted PyTorch state_dict has no run to resume).

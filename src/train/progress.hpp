@@ -22,8 +22,12 @@ class Progress {
  public:
   explicit Progress(bool enabled, double interval_s = 10.0);
   void update(const ProgressState& s);
-  // Ends the in-place line (if any) and prints `line` on its own.
+  // Ends the in-place line (if any) and prints `line` on its own: warnings and errors, always.
   void message(const std::string& line);
+  // The same for progress news (the run's start, each epoch's summary): not when disabled.
+  void info(const std::string& line) {
+    if (enabled_) message(line);
+  }
 
  private:
   std::string render(const ProgressState& s) const;

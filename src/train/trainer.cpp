@@ -51,9 +51,12 @@ class InterruptGuard {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-void write_run_json(const std::filesystem::path& out, const RunConfig& config) {
+void write_run_json(const std::filesystem::path& out, const RunConfig& config, int64_t steps_per_epoch,
+                    int64_t total_steps) {
   nlohmann::json j = to_json(config);
   j["model_name"] = config.model.name;
+  j["steps_per_epoch"] = steps_per_epoch;
+  j["total_steps"] = total_steps;
   const std::filesystem::path path = out / "run.json", temp = out / "run.json.tmp";
   {
     std::ofstream f(temp);
@@ -72,7 +75,7 @@ class Run {
         spec_(nn::describe_model(config_.model)),
         state_(ctx, spec_),
         step_(state_, config_.batch, config_.sgd),
-        train_set_(data::open_dataset(config_.data, data::Split::Train, 0)),
+        train_set_(data::open_dataset(config_.data, data::Split::Train, 0, {.image_size = config_.model.input.h})),
         assembler_(*train_set_, config_.normalization, data::AugmentOptions{.enabled = config_.augment}, config_.seed),
         sampler_(train_set_->size(), {.batch_size = size_t(config_.batch),
                                       .shuffle = config_.shuffle,
@@ -95,7 +98,7 @@ class Run {
       state_.load(initial_values(spec_, config_.seed));
     }
     if (options.evaluate) {
-      test_set_ = data::open_dataset(config_.data, data::Split::Test, 0);
+      test_set_ = data::open_dataset(config_.data, data::Split::Test, 0, {.image_size = config_.model.input.h});
       check_dataset(*test_set_);
       evaluator_.emplace(state_, *test_set_, config_.normalization, config_.batch, 0, options.workers);
     }
@@ -103,7 +106,7 @@ class Run {
 
   TrainResult run() {
     std::filesystem::create_directories(options_.out);
-    write_run_json(options_.out, config_);
+    write_run_json(options_.out, config_, steps_per_epoch_, total_steps_);
     MetricsLog log(options_.out);
     InterruptGuard guard;
     const auto start = Clock::now();
@@ -112,7 +115,7 @@ class Run {
     TrainResult result;
     bool saved_here = true;  // the state on disk is the state in memory
 
-    progress_.message(fmt::format("vkres: training {} on {} ({} images, {} steps per epoch), batch {}, {} steps{}",
+    progress_.info(fmt::format("vkres: training {} on {} ({} images, {} steps per epoch), batch {}, {} steps{}",
                                   config_.model.name, train_set_->name(), train_set_->size(), steps_per_epoch_,
                                   config_.batch, total_steps_,
                                   position_.step > 0 ? fmt::format(", resuming at step {}", position_.step) : ""));
@@ -125,7 +128,8 @@ class Run {
         const double lr = config_.schedule.lr(config_.lr, position_.step, steps_per_epoch_, total_steps_);
         step_.set_batch(batch.images, batch.labels);
         const nn::BatchMetrics m = step_.step(float(lr));
-        if (!std::isfinite(m.loss)) return diverged(m.loss, result);
+        if (!std::isfinite(m.loss))
+          return diverged(fmt::format("the loss became {} at step {}", m.loss, position_.step + 1), result);
         saved_here = false;
         ++position_.step;
         ++position_.epoch_batch;
@@ -148,14 +152,14 @@ class Run {
                           .images_per_s = ema_ips,
                           .eta_s = double(total_steps_ - position_.step) * config_.batch / ema_ips});
         if (position_.epoch_batch == steps_per_epoch_) {
-          end_epoch(log, lr, start, result);
+          if (!end_epoch(log, lr, start, result)) return result;
           saved_here = true;
         } else if (options_.save_every > 0 && position_.step % options_.save_every == 0) {
-          save(start, result);
+          if (!save(start, result)) return result;
           saved_here = true;
         }
         if (g_interrupted) {
-          if (!saved_here) save(start, result);
+          if (!saved_here && !save(start, result)) return result;
           progress_.message(fmt::format("vkres: interrupted at step {}; resume with --resume {}", position_.step,
                                         options_.out.string()));
           result.end = RunEnd::interrupted;
@@ -163,7 +167,7 @@ class Run {
         }
       }
     }
-    if (!saved_here) save(start, result);
+    if (!saved_here && !save(start, result)) return result;
     return finish(result, first_step, start);
   }
 
@@ -179,7 +183,7 @@ class Run {
                   fmt::format("use --num-classes {}", set.num_classes()));
   }
 
-  void end_epoch(MetricsLog& log, double lr, Clock::time_point start, TrainResult& result) {
+  [[nodiscard]] bool end_epoch(MetricsLog& log, double lr, Clock::time_point start, TrainResult& result) {
     EpochRecord r;
     r.epoch = position_.epoch + 1;
     r.step = position_.step;
@@ -197,28 +201,32 @@ class Run {
     }
     r.time_s = position_.time_s + seconds_since(start);
     log.write(r);
-    progress_.message(fmt::format("epoch {}  train loss {:.4f}  acc {:.2f}%{}", r.epoch, r.train_loss,
+    progress_.info(fmt::format("epoch {}  train loss {:.4f}  acc {:.2f}%{}", r.epoch, r.train_loss,
                                   100 * r.train_top1, test));
     position_.epoch += 1;
     position_.epoch_batch = 0;
     position_.epoch_loss_sum = 0;
     position_.epoch_correct = position_.epoch_images = 0;
-    save(start, result);
+    return save(start, result);
   }
 
-  void save(Clock::time_point start, TrainResult& result) {
+  // False when the state is no longer finite: then nothing is written.
+  [[nodiscard]] bool save(Clock::time_point start, TrainResult& result) {
     RunPosition p = position_;
     p.time_s += seconds_since(start);
     const std::filesystem::path path = ckpt::checkpoint_path(options_.out, position_.step);
-    save_training_checkpoint(path, state_, step_, config_, p);
+    if (const auto bad = save_training_checkpoint(path, state_, step_, config_, p)) {
+      diverged(fmt::format("{} holds NaN or infinite values after step {}", *bad, position_.step), result);
+      return false;
+    }
     ckpt::keep_last(options_.out, options_.keep);
     result.last_checkpoint = path;
+    return true;
   }
 
-  TrainResult& diverged(double loss, TrainResult& result) {
+  TrainResult& diverged(const std::string& what, TrainResult& result) {
     progress_.message(fmt::format(
-        "vkres: error: the loss became {} at step {} (epoch {}); stopped without saving. {}", loss,
-        position_.step + 1, position_.epoch + 1,
+        "vkres: error: {} (epoch {}); stopped without saving. {}", what, position_.epoch + 1,
         result.last_checkpoint ? "The last good checkpoint is " + result.last_checkpoint->string()
                                : std::string("No checkpoint was written by this run.")));
     result.end = RunEnd::diverged;

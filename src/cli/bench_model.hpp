@@ -1,0 +1,39 @@
+// `vkres bench --model NAME`: a whole training step and evaluation pass of a model, timed on the
+// host clock (images/s) and broken down by kind of kernel from per-dispatch GPU timestamps.
+#pragma once
+
+#include <ctime>
+#include <map>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "vk/context.hpp"
+
+namespace vkres::cli {
+
+// CPU milliseconds this process has used, all threads: on a CPU driver (lavapipe) the work a
+// benchmark did, however many other processes share the cores.
+inline double process_cpu_ms() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return double(t.tv_sec) * 1e3 + double(t.tv_nsec) * 1e-6;
+}
+
+struct ModelBenchPass {
+  double wall_ms = 0;                     // median host milliseconds of one step
+  double cpu_ms = 0;                      // median process CPU milliseconds of one step
+  std::map<std::string, double> kind_ms;  // median GPU milliseconds per kind of kernel
+};
+
+struct ModelBench {
+  ModelBenchPass train, eval;
+};
+
+// Builds the training step and the evaluation graph of `model` at `batch` on one fixed batch
+// (the parity initialization and input) and times `steps` runs of each after a warm-up.
+ModelBench bench_model(vk::Context& ctx, const std::string& model, int batch, int steps);
+void print_model_bench(const ModelBench& b, const std::string& model, int batch, int steps);
+nlohmann::json model_bench_json(const ModelBench& b, int batch);
+
+}  // namespace vkres::cli

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# End-to-end checks of `vkres train` and `vkres eval` on tiny datasets: the run directory's files,
+# resuming bit for bit, evaluation output, and a one-line error with a non-zero exit for every
+# kind of bad input (flags, datasets, checkpoint files).
+#   check_train.sh path/to/vkres
+set -uo pipefail
+vkres=$1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+source "$(dirname "$0")/expect.sh"
+py=python3
+
+tiny=(--model resnet20 --data synthetic:12,5 --batch 3 --seed 3 --quiet)
+
+# A run: checkpoint, metrics and run.json; the summary on stdout.
+expect_ok "train a tiny run" "checkpoint: .*checkpoint-00000005.safetensors" \
+  "$vkres" train "${tiny[@]}" --max-steps 5 --out "$work/whole"
+expect_ok "metrics: 5 step records and 1 epoch record" "^5 1$" \
+  $py -c "import json,sys; r=[json.loads(l) for l in open('$work/whole/metrics.jsonl')]; print(sum(x['type']=='step' for x in r), sum(x['type']=='epoch' for x in r))"
+expect_ok "metrics.csv has the header and 6 rows" "^7$" bash -c "wc -l < '$work/whole/metrics.csv'"
+
+# Resuming: 2 steps, then --resume to 5, holds the very tensors of 5 steps in one go.
+expect_ok "train 2 steps" "checkpoint-00000002" "$vkres" train "${tiny[@]}" --max-steps 2 --out "$work/split"
+expect_ok "resume to step 5" "checkpoint-00000005" "$vkres" train --resume "$work/split" --max-steps 5 --quiet
+hash_of() {
+  $py -c "import json,struct,sys; f=open(sys.argv[1],'rb'); n=struct.unpack('<Q',f.read(8))[0]; print(json.loads(f.read(n))['__metadata__']['tensors_sha256'])" "$1"
+}
+if [[ $(hash_of "$work/whole/checkpoint-00000005.safetensors") == $(hash_of "$work/split/checkpoint-00000005.safetensors") ]]; then
+  passed=$((passed + 1))
+else
+  echo "FAIL resumed run differs from the uninterrupted one"
+  failures=$((failures + 1))
+fi
+expect_error "resume with a changed setting" 1 "--lr cannot be combined with --resume" \
+  "$vkres" train --resume "$work/split" --lr 0.5
+expect_error "a new run over an old one" 1 "already holds a run's checkpoints.*--resume" \
+  "$vkres" train "${tiny[@]}" --out "$work/split"
+
+# Evaluation: text and JSON, per class, and the logits file.
+ckpt=$work/whole/checkpoint-00000005.safetensors
+expect_ok "eval prints top-1, top-5 and per-class accuracy" "top-1 [0-9.]+%  top-5 [0-9.]+%.*per class" \
+  bash -c "'$vkres' eval --checkpoint '$ckpt' --data synthetic:12,5 --batch 2 | tr '\n' ' '"
+expect_ok "eval --json" "^5 10$" \
+  bash -c "'$vkres' eval --checkpoint '$ckpt' --data synthetic:12,5 --json | $py -c 'import json,sys; d=json.load(sys.stdin); print(d[\"images\"], len(d[\"per_class\"]))'"
+
+# Bad flags and values.
+expect_error "negative lr" 1 "--lr must be a number in \[0, 1e\+37\], got '-1'" "$vkres" train "${tiny[@]}" --lr -1
+expect_error "zero batch" 1 "--batch must be an integer in \[1, " "$vkres" train "${tiny[@]}" --batch 0
+expect_error "unknown flag" 1 "unknown option '--learning-rate'" "$vkres" train "${tiny[@]}" --learning-rate 1
+expect_error "unknown schedule" 1 "--schedule: unknown schedule 'linear'" "$vkres" train "${tiny[@]}" --schedule linear
+expect_error "bad mean" 1 "--mean must be three comma-separated numbers" "$vkres" train "${tiny[@]}" --mean 0.5,0.5
+expect_error "unknown model" 1 "unknown model" "$vkres" train --model resnet21
+expect_error "no model" 1 "--model is required" "$vkres" train
+expect_error "bad synthetic size" 1 "--data synthetic:0,5: '0' is not an image count" \
+  "$vkres" train "${tiny[@]}" --data synthetic:0,5
+expect_error "more classes than outputs" 1 "has 10 classes but resnet20 has 4 outputs.*--num-classes 10" \
+  "$vkres" train "${tiny[@]}" --num-classes 4
+
+# Datasets on disk.
+mkdir -p "$work/c10"
+$py - "$work/c10" <<'PY'
+import os, sys
+d = sys.argv[1]
+rec = lambda label: bytes([label]) + bytes(3072)
+for i in range(1, 6):
+    open(os.path.join(d, f"data_batch_{i}.bin"), "wb").write(b"".join(rec(k % 10) for k in range(4)))
+open(os.path.join(d, "test_batch.bin"), "wb").write(b"".join(rec(k % 10) for k in range(3)))
+PY
+expect_ok "train on CIFAR-10 files" "checkpoint-00000002" \
+  "$vkres" train --model resnet20 --data "cifar10:$work/c10" --batch 4 --max-steps 2 --quiet --out "$work/c10run"
+expect_error "missing CIFAR directory" 1 "missing file .*nowhere/data_batch_1.bin" \
+  "$vkres" train --model resnet20 --data "cifar10:$work/nowhere"
+head -c 3000 "$work/c10/test_batch.bin" > "$work/t" && cp -r "$work/c10" "$work/c10trunc" && mv "$work/t" "$work/c10trunc/test_batch.bin"
+expect_error "truncated CIFAR file" 1 "test_batch.bin: size 3000 bytes is not a positive multiple of the 3073-byte record" \
+  "$vkres" eval --checkpoint "$ckpt" --data "cifar10:$work/c10trunc"
+cp -r "$work/c10" "$work/c10label" && printf '\x0c' | dd of="$work/c10label/test_batch.bin" bs=1 seek=3073 conv=notrunc status=none
+expect_error "CIFAR label out of range" 1 "test_batch.bin: record 1 has label 12, expected 0..9" \
+  "$vkres" eval --checkpoint "$ckpt" --data "cifar10:$work/c10label"
+mkdir -p "$work/folder/train/cat" "$work/folder/train/dog" "$work/folder/val/cat" "$work/folder/val/dog"
+expect_error "empty class folder" 1 "cat" "$vkres" train --model resnet20 --data "folder:$work/folder" --input 32
+echo "not a jpeg" > "$work/folder/train/cat/a.jpg"; cp "$work/folder/train/cat/a.jpg" "$work/folder/train/dog/b.jpg"
+cp "$work/folder/train/cat/a.jpg" "$work/folder/val/cat/a.jpg"; cp "$work/folder/train/cat/a.jpg" "$work/folder/val/dog/b.jpg"
+expect_error "a file that is not an image" 1 "a.jpg" \
+  "$vkres" train --model resnet20 --data "folder:$work/folder" --input 32 --batch 1 --max-steps 1 --quiet --out "$work/f"
+
+# Checkpoint files.
+expect_error "missing checkpoint" 1 "nothing.safetensors" "$vkres" eval --checkpoint "$work/nothing.safetensors"
+cp "$ckpt" "$work/flipped.safetensors"
+size=$(stat -c %s "$work/flipped.safetensors")
+printf '\x5a' | dd of="$work/flipped.safetensors" bs=1 seek=$((size - 3)) conv=notrunc status=none
+expect_error "hash mismatch" 1 "flipped.safetensors: checkpoint hash mismatch" \
+  "$vkres" eval --checkpoint "$work/flipped.safetensors" --data synthetic:12,5
+expect_error "a model the weights are not for" 1 "missing" \
+  "$vkres" eval --checkpoint "$ckpt" --data synthetic:12,5 --model resnet32
+expect_error "a wrong shape" 1 "fc.weight.*shape" \
+  "$vkres" eval --checkpoint "$ckpt" --data synthetic:12,5 --model resnet20 --num-classes 12
+$py - "$work" <<'PY'
+import json, struct, sys, os
+d = sys.argv[1]
+def write(name, header, data, length=None):
+    h = json.dumps(header).encode()
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(struct.pack("<Q", len(h) if length is None else length)); f.write(h); f.write(data)
+t = lambda a, b, shape=[2]: {"dtype": "F32", "shape": shape, "data_offsets": [a, b]}
+write("badlen.safetensors", {"a": t(0, 8)}, bytes(8), length=1 << 40)
+write("overlap.safetensors", {"a": t(0, 8), "b": t(4, 12)}, bytes(12))
+write("outofrange.safetensors", {"a": t(0, 8), "b": t(8, 64)}, bytes(16))
+write("dtype.safetensors", {"conv1.weight": {"dtype": "I32", "shape": [16, 3, 3, 3], "data_offsets": [0, 1728]}}, bytes(1728))
+PY
+expect_error "bad header length" 1 "badlen.safetensors: .*header" "$vkres" eval --checkpoint "$work/badlen.safetensors" --model resnet20
+expect_error "overlapping offsets" 1 "overlap.safetensors: .*(overlap|gap|contiguous)" "$vkres" eval --checkpoint "$work/overlap.safetensors" --model resnet20
+expect_error "out-of-range offsets" 1 "outofrange.safetensors: " "$vkres" eval --checkpoint "$work/outofrange.safetensors" --model resnet20
+expect_error "a wrong dtype" 1 "dtype.safetensors.*conv1.weight" "$vkres" eval --checkpoint "$work/dtype.safetensors" --model resnet20
+expect_error "a plain state_dict without a model" 1 "does not name the model.*--model" \
+  "$vkres" eval --checkpoint "$work/dtype.safetensors"
+
+# A loss that diverges stops the run with exit 3 and a message naming the last good checkpoint.
+out=$("$vkres" train "${tiny[@]}" --lr 1e30 --schedule constant --max-steps 8 --save-every 1 --no-eval --out "$work/nan" 2>&1)
+rc=$?
+if [[ $rc -eq 3 ]] && grep -Eq "the loss became (nan|inf|-nan).*last good checkpoint is .*checkpoint-0000000" <<<"$out"; then
+  passed=$((passed + 1))
+else
+  echo "FAIL diverging run: rc=$rc"; echo "$out" | head; failures=$((failures + 1))
+fi
+
+echo "check_train: $passed passed, $failures failed"
+exit $((failures > 0))

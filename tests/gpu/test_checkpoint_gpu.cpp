@@ -1,12 +1,14 @@
 // A ModelState saved with model_state_tensors and loaded into a fresh ModelState reads back bit
 // for bit (every weight, BN affine and running statistic, and num_batches_tracked), for a CIFAR
-// ResNet-20 and a torchvision ResNet-18 at 32x32 with 10 classes; and a refused file leaves the
+// ResNet-20 and a torchvision ResNet-18 at 32x32 with 10 classes; and load_model_state refuses a
+// file with a wrong shape, a wrong dtype or a missing tensor (naming file and tensor) and leaves the
 // state it was to be loaded into untouched.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -100,25 +102,51 @@ TEST_P(GpuCheckpoint, SaveAndLoadAreBitIdentical) {
   EXPECT_TRUE(same_tensors(model_state_tensors(loaded), saved, difference)) << "first difference: " << difference;
 }
 
-TEST_P(GpuCheckpoint, RefusedFileLeavesTheStateUntouched) {
+TEST_P(GpuCheckpoint, RefusedFilesLeaveTheStateUntouched) {
   const nn::ModelSpec model = spec();
   nn::ModelState state(test::gpu(), model);
   load_random_state(state, 3, 2);
   const std::vector<OwnedTensor> before = model_state_tensors(state);
 
-  // Another state, whose last tensor (fc.bias) has the wrong shape: nothing may be uploaded.
+  // Another state's file with one flaw in its last tensor (fc.bias), so that every other tensor
+  // would already have been loaded if the checks were not made first.
   nn::ModelState other(test::gpu(), model);
   load_random_state(other, 4, 9);
-  std::vector<OwnedTensor> tensors = model_state_tensors(other);
-  ASSERT_EQ(tensors.back().name, "fc.bias");
-  tensors.back().shape = {2, 5};
-  const fs::path path = dir_ / "bad.safetensors";
-  save_checkpoint(path, tensors_to_write(tensors), {});
-  EXPECT_THROW(load_model_state(state, open_checkpoint(path)), Error);
-
-  std::string difference;
-  EXPECT_TRUE(same_tensors(model_state_tensors(state), before, difference)) << "changed: " << difference;
-  EXPECT_EQ(state.batches_tracked(), 2);
+  const std::vector<OwnedTensor> good = model_state_tensors(other);
+  ASSERT_EQ(good.back().name, "fc.bias");
+  const std::vector<int32_t> integers(10, 1);
+  const auto integer_bytes = std::as_bytes(std::span(integers));
+  struct Flaw {
+    const char* message;
+    std::function<void(std::vector<OwnedTensor>&)> apply;
+  };
+  const std::vector<Flaw> flaws{
+      {"has shape [2, 5]", [](std::vector<OwnedTensor>& t) { t.back().shape = {2, 5}; }},
+      {"has dtype I32",
+       [&](std::vector<OwnedTensor>& t) {
+         t.back().dtype = io::DType::I32;
+         t.back().bytes.assign(integer_bytes.begin(), integer_bytes.end());
+       }},
+      {"missing: fc.bias", [](std::vector<OwnedTensor>& t) { t.pop_back(); }},
+  };
+  for (const Flaw& flaw : flaws) {
+    std::vector<OwnedTensor> tensors = good;
+    flaw.apply(tensors);
+    const fs::path path = dir_ / "bad.safetensors";
+    save_checkpoint(path, tensors_to_write(tensors), {});
+    try {
+      load_model_state(state, open_checkpoint(path));
+      ADD_FAILURE() << "accepted a file that " << flaw.message;
+    } catch (const Error& e) {
+      const std::string message = e.what();
+      EXPECT_NE(message.find(path.string()), std::string::npos) << message;
+      EXPECT_NE(message.find(flaw.message), std::string::npos) << message;
+    }
+    std::string difference;
+    EXPECT_TRUE(same_tensors(model_state_tensors(state), before, difference))
+        << "changed by a file that " << flaw.message << ": " << difference;
+    EXPECT_EQ(state.batches_tracked(), 2);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, GpuCheckpoint, testing::Values("resnet20", "resnet18"));

@@ -54,6 +54,17 @@ void remove_quietly(const fs::path& path) {
   if (error) log::warn("could not remove {}: {}", path.string(), error.message());
 }
 
+// The paths in `dir`; none when it does not exist (a run that has not saved yet).
+std::vector<fs::path> directory_entries(const fs::path& dir) {
+  std::vector<fs::path> paths;
+  std::error_code error;
+  if (!fs::exists(dir, error)) return paths;
+  fs::directory_iterator it(dir, error);
+  for (; !error && it != fs::directory_iterator(); it.increment(error)) paths.push_back(it->path());
+  if (error) throw Error(fmt::format("cannot list the run directory {}: {}", dir.string(), error.message()));
+  return paths;
+}
+
 }  // namespace
 
 std::string tensors_sha256(const io::SafetensorsFile& file) {
@@ -127,11 +138,10 @@ std::optional<int64_t> checkpoint_step(const fs::path& path) {
 
 std::vector<CheckpointFile> list_checkpoints(const fs::path& dir) {
   std::vector<CheckpointFile> files;
-  std::error_code error;
-  if (!fs::is_directory(dir, error)) return files;
-  for (const fs::directory_entry& entry : fs::directory_iterator(dir)) {
-    const auto step = checkpoint_step(entry.path());
-    if (step && entry.is_regular_file(error)) files.push_back({*step, entry.path()});
+  for (const fs::path& path : directory_entries(dir)) {
+    const auto step = checkpoint_step(path);
+    std::error_code error;
+    if (step && fs::is_regular_file(path, error)) files.push_back({*step, path});
   }
   std::sort(files.begin(), files.end(),
             [](const CheckpointFile& a, const CheckpointFile& b) { return a.step < b.step; });
@@ -143,12 +153,10 @@ void keep_last(const fs::path& dir, int k) {
   const std::vector<CheckpointFile> files = list_checkpoints(dir);
   for (std::size_t i = 0; i + size_t(k) < files.size(); ++i) remove_quietly(files[i].path);
 
-  std::error_code error;
-  if (!fs::is_directory(dir, error)) return;
-  for (const fs::directory_entry& entry : fs::directory_iterator(dir)) {
-    const auto owner = temporary_owner(entry.path().filename().string());
+  for (const fs::path& path : directory_entries(dir)) {
+    const auto owner = temporary_owner(path.filename().string());
     // A live process (this one included) may still be writing its temporary.
-    if (owner && *owner != ::getpid() && process_is_gone(*owner)) remove_quietly(entry.path());
+    if (owner && *owner != ::getpid() && process_is_gone(*owner)) remove_quietly(path);
   }
 }
 

@@ -55,7 +55,8 @@ struct CheckpointFile {
   int64_t step = 0;
   std::filesystem::path path;
 };
-// The directory's checkpoint files by step, oldest first (none when the directory is absent).
+// The directory's checkpoint files by step, oldest first: none when the directory is absent,
+// vkres::Error when it cannot be listed (a file, no permission); so for the two below.
 std::vector<CheckpointFile> list_checkpoints(const std::filesystem::path& dir);
 
 // Deletes all but the k newest checkpoint files (k >= 1, else vkres::Error), and the temporaries

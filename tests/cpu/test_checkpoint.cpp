@@ -156,6 +156,8 @@ TEST_F(CheckpointTest, KeepLastDeletesOnlyOlderCheckpoints) {
   EXPECT_EQ(entries().size(), 4u);
   EXPECT_THROW(keep_last(dir_, 0), Error);
   EXPECT_NO_THROW(keep_last(dir_ / "absent", 1));
+  EXPECT_TRUE(throws_with([&] { keep_last(dir_ / "metrics.jsonl", 1); }, {"cannot list the run directory"}));
+  EXPECT_TRUE(throws_with([&] { latest_checkpoint(dir_ / "metrics.jsonl"); }, {"metrics.jsonl"}));
 }
 
 TEST_F(CheckpointTest, KeepLastRemovesTemporariesOfDeadProcessesOnly) {

@@ -28,7 +28,8 @@ per-class accuracy and images/s. The model and normalization come from the check
                       state_dict with PyTorch's names ('module.' and a 'linear' head accepted)
   --data SPEC         synthetic (default), cifar10:DIR, cifar100:DIR, folder:DIR
   --split test|train  which split (default test)
-  --model NAME        the model (required when the file does not say)
+  --model NAME        the model (required when the file does not say; the class count is
+                      read from the file's fc.weight unless --num-classes is given)
   --num-classes N  --input HxW  --shortcut A|B     as for 'vkres info' (with --model)
   --mean R,G,B  --std R,G,B   normalization (default: the checkpoint's, else the dataset's)
   --batch N           batch size (default 128)
@@ -64,7 +65,14 @@ int eval_command(const std::vector<std::string>& argv) {
   const io::SafetensorsFile file = ckpt::open_checkpoint(path);
   nn::ModelConfig model;
   if (args.given("--model")) {
-    model = nn::parse_model(args.get("--model"), model_options(args));
+    nn::ModelOptions options = model_options(args);
+    // A state_dict says how many classes its head has: no need to repeat it with --num-classes.
+    if (!options.num_classes)
+      for (const io::TensorInfo& t : file.tensors())
+        if (ckpt::canonical_state_name(t.name) == "fc.weight" && t.shape.size() == 2 && t.shape[0] > 0 &&
+            t.shape[0] <= (1 << 20))
+          options.num_classes = int(t.shape[0]);
+    model = nn::parse_model(args.get("--model"), options);
   } else {
     for (const std::string& o : kModelOptions)
       if (args.given(o)) throw Error(fmt::format("vkres eval: {} needs --model", o));

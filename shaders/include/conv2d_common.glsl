@@ -22,9 +22,12 @@
 
 layout(push_constant) uniform PushBlock { Conv2dPush pc; };
 
-// Keep in sync with kTileRows / kTileCols in src/ops/conv2d.cpp.
+// Keep in sync with kTileRows / kTileCols in src/ops/conv2d.cpp; a kernel may define TILE_COLS first
+// (conv2d_bwd_filter: kFilterTileCols).
 #define TILE_ROWS 16
+#ifndef TILE_COLS
 #define TILE_COLS 16
+#endif
 
 float acc[TILE_ROWS][TILE_COLS];
 

@@ -14,6 +14,10 @@ namespace {
 // The register tile of one invocation (TILE_ROWS x TILE_COLS in shaders/include/conv2d_common.glsl).
 constexpr uint32_t kTileRows = 16;
 constexpr uint32_t kTileCols = 16;
+// The filter gradient's lanes own 32 filter positions (TILE_COLS 32 in its .comp): on lavapipe the
+// per-lane loads, not the arithmetic, bound the speed, and a wider tile feeds each load of dy to
+// twice the multiply-adds (ResNet-20 shapes at batch 128: 9-20% less CPU time per pass).
+constexpr uint32_t kFilterTileCols = 32;
 
 // Split-K of the filter and bias gradients: enough invocations to keep a device busy, chunks long
 // enough that writing the partial tile stays a small part of the work, and bounded scratch.
@@ -157,7 +161,7 @@ void conv2d_backward_filter(OpSink& sink, const Conv2dShape& p, TensorId x, Tens
   check_params(p, "conv2d_backward_filter");
   const uint32_t local = conv_local_size(sink);
   const uint64_t filter_size = uint64_t(p.kh) * p.kw * p.cin;
-  const uint64_t tiles = graph::ceil_div(p.cout, kTileRows) * graph::ceil_div(filter_size, kTileCols);
+  const uint64_t tiles = graph::ceil_div(p.cout, kTileRows) * graph::ceil_div(filter_size, kFilterTileCols);
   const SplitK split = split_k(sink, output_pixels(p), tiles, p.weight_count());
   const TensorId partials = sink.scratch(uint64_t(split.chunks) * p.weight_count() * sizeof(float), "conv2d dw partials");
   push::Conv2dPush pc = shape_push(p);

@@ -109,7 +109,11 @@ INSTANTIATE_TEST_SUITE_P(
                       ConvCase{conv(1, 32, 32, 16, 16, 3, 1, 1), true},
                       ConvCase{conv(3, 32, 32, 3, 16, 3, 1, 1)},       // several pixel tiles
                       ConvCase{conv(1, 32, 32, 3, 1, 3, 2, 0)},
-                      ConvCase{{2, 9, 7, 13, 3, 3, 1, 2, 1, 1, 0}}),  // rectangular kernel, stride, padding
+                      ConvCase{{2, 9, 7, 13, 3, 3, 1, 2, 1, 1, 0}},   // rectangular kernel, stride, padding
+                      // Several channel tiles with a partial last one, and 180 filter positions:
+                      // 5 full 32-column filter-gradient tiles and a partial one.
+                      ConvCase{conv(3, 11, 13, 20, 36, 3, 1, 1), true},
+                      ConvCase{conv(1, 17, 15, 8, 24, 3, 2, 1)}),  // stride 2 on odd sizes, batch 1
     case_name);
 
 struct LinearCase {

@@ -1,5 +1,7 @@
 #include "data/loader.hpp"
 
+#include <algorithm>
+
 #include "core/error.hpp"
 
 namespace vkres::data {
@@ -12,6 +14,7 @@ Loader::Loader(const BatchAssembler& assembler, const EpochSampler& sampler, uin
       num_batches_(sampler.num_batches()) {
   if (options.workers == 0 || options.max_in_flight == 0)
     throw Error("the loader needs at least one worker and one batch in flight");
+  next_claim_ = consumed_ = std::min(options.first_batch, num_batches_);
   slots_.resize(options.max_in_flight);
   workers_.reserve(options.workers);
   for (std::size_t i = 0; i < options.workers; ++i) workers_.emplace_back([this] { work(); });

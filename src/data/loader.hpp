@@ -22,6 +22,8 @@ namespace vkres::data {
 struct LoaderOptions {
   std::size_t workers = 2;
   std::size_t max_in_flight = 2;
+  // Start the epoch at this batch (a resumed run): the batches before it are never assembled.
+  std::size_t first_batch = 0;
 };
 
 class Loader {

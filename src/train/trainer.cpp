@@ -120,9 +120,9 @@ class Run {
                                   config_.batch, total_steps_,
                                   position_.step > 0 ? fmt::format(", resuming at step {}", position_.step) : ""));
     while (position_.step < total_steps_) {
-      data::Loader loader(assembler_, sampler_, uint64_t(position_.epoch), {.workers = options_.workers});
+      data::Loader loader(assembler_, sampler_, uint64_t(position_.epoch),
+                          {.workers = options_.workers, .first_batch = size_t(position_.epoch_batch)});
       data::Batch batch;
-      for (int64_t skip = 0; skip < position_.epoch_batch; ++skip) loader.next(batch);
       while (position_.step < total_steps_ && loader.next(batch)) {
         const auto step_start = Clock::now();
         const double lr = config_.schedule.lr(config_.lr, position_.step, steps_per_epoch_, total_steps_);

@@ -2,6 +2,7 @@
 // the number of workers and batches in flight; early destruction; worker errors rethrown in order.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,28 @@ TEST(DataLoader, SameBatchesAsSingleThreaded) {
       EXPECT_EQ(b, expected.size());
       EXPECT_FALSE(loader.next(batch));
     }
+  }
+}
+
+// A resumed epoch: the loader starts at a batch and delivers exactly the rest of the epoch.
+TEST(DataLoader, StartsAtAGivenBatch) {
+  const SyntheticDataset ds(Split::Train, {.seed = 2, .train_size = 50});
+  const BatchAssembler assembler(ds, {}, {}, 5);
+  const EpochSampler sampler(ds.size(), {.batch_size = 7, .drop_last = true, .seed = 1});
+  const uint64_t epoch = 2;
+  const auto order = sampler.order(epoch);
+  for (std::size_t first : {0u, 3u, 6u, 7u, 9u}) {
+    Loader loader(assembler, sampler, epoch, {.workers = 2, .first_batch = first});
+    Batch batch, expected;
+    std::size_t b = first;
+    while (loader.next(batch)) {
+      ASSERT_LT(b, sampler.num_batches());
+      assembler.assemble(sampler.batch(order, b), epoch, b * 7, expected);
+      EXPECT_EQ(batch.images, expected.images) << "first " << first << ", batch " << b;
+      EXPECT_EQ(batch.labels, expected.labels);
+      ++b;
+    }
+    EXPECT_EQ(b, std::max<std::size_t>(first, sampler.num_batches()));
   }
 }
 

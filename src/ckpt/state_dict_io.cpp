@@ -130,6 +130,13 @@ LoadReport load_model_state(nn::ModelState& state, const io::SafetensorsFile& fi
   std::map<std::string, std::size_t, std::less<>> index;
   for (std::size_t i = 0; i < values.entries.size(); ++i) index.emplace(values.entries[i].name, i);
   state.load([&](const nn::StateEntry& entry) { return std::move(values.values.at(index.at(entry.name))); });
+  // The count again, exactly: the values above carry it as a float.
+  for (const nn::StateEntry& entry : values.entries) {
+    if (entry.kind != nn::StateKind::num_batches_tracked) continue;
+    for (const io::TensorInfo& t : file.tensors())
+      if (canonical_state_name(t.name) == entry.name) state.set_batches_tracked(file.read_i64(t.name).at(0));
+    break;
+  }
   return values.report;
 }
 

@@ -75,6 +75,8 @@ class ModelState {
 
   int64_t batches_tracked() const { return batches_tracked_; }
   void count_batch() { ++batches_tracked_; }
+  // Exact, where load()'s float values are exact only up to 2^24.
+  void set_batches_tracked(int64_t count) { batches_tracked_ = count; }
   const ModelSpec& spec() const { return spec_; }
   vk::Context& context() const { return ctx_; }
 

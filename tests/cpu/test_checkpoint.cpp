@@ -12,6 +12,7 @@
 #include "ckpt/checkpoint.hpp"
 #include "ckpt/sha256.hpp"
 #include "core/error.hpp"
+#include "support/temp_dir.hpp"
 
 namespace vkres::ckpt {
 namespace {
@@ -20,13 +21,6 @@ namespace fs = std::filesystem;
 
 class CheckpointTest : public testing::Test {
  protected:
-  void SetUp() override {
-    const auto* test = testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / ("vkres_checkpoint_" + std::to_string(::getpid()) + "_" + test->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
 
   // A small checkpoint whose tensor values depend on `seed`.
   void save(const fs::path& path, float seed, std::map<std::string, std::string> metadata = {}) {
@@ -43,7 +37,8 @@ class CheckpointTest : public testing::Test {
     return names;
   }
 
-  fs::path dir_;
+  test::TempDir temp_{"vkres_checkpoint"};
+  const fs::path& dir_ = temp_.path();
 };
 
 // `f` must throw a vkres::Error whose message contains every one of `parts`.

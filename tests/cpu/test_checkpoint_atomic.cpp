@@ -20,6 +20,7 @@
 
 #include "ckpt/checkpoint.hpp"
 #include "core/error.hpp"
+#include "support/temp_dir.hpp"
 
 namespace vkres::ckpt {
 namespace {
@@ -101,14 +102,8 @@ size_t temporaries(const fs::path& dir) {
 
 class CheckpointAtomicTest : public testing::Test {
  protected:
-  void SetUp() override {
-    const auto* test = testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / ("vkres_atomic_" + std::to_string(::getpid()) + "_" + test->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
+  test::TempDir temp_{"vkres_atomic"};
+  const fs::path& dir_ = temp_.path();
 };
 
 TEST_F(CheckpointAtomicTest, KilledSaverLeavesACompleteVersion) {

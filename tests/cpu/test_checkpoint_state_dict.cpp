@@ -15,6 +15,7 @@
 #include "core/error.hpp"
 #include "nn/parity_init.hpp"
 #include "nn/resnet.hpp"
+#include "support/temp_dir.hpp"
 
 namespace vkres::ckpt {
 namespace {
@@ -97,10 +98,6 @@ TEST(CheckpointNames, MissingUnexpectedAndOptimizer) {
 class CheckpointStateDict : public testing::Test {
  protected:
   void SetUp() override {
-    const auto* test = testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / ("vkres_state_dict_" + std::to_string(::getpid()) + "_" + test->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
     spec_ = nn::describe_model(nn::parse_model("resnet20"));
     for (const nn::Layer& layer : spec_.layers)
       for (const StateEntry& e : layer.state) {
@@ -111,7 +108,6 @@ class CheckpointStateDict : public testing::Test {
         values_.push_back(std::move(v));
       }
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   // The model's state as a file, PyTorch-style; `edit` may rename, drop, retype or reshape tensors.
   fs::path write(const std::function<void(std::vector<OwnedTensor>&)>& edit = {}) {
@@ -149,7 +145,8 @@ class CheckpointStateDict : public testing::Test {
     return testing::AssertionFailure() << "the file was accepted";
   }
 
-  fs::path dir_;
+  test::TempDir temp_{"vkres_state_dict"};
+  const fs::path& dir_ = temp_.path();
   nn::ModelSpec spec_;
   std::vector<StateEntry> entries_;
   std::vector<std::vector<float>> values_;

@@ -9,6 +9,7 @@
 #include "ckpt/checkpoint.hpp"
 #include "core/error.hpp"
 #include "support/gpu_env.hpp"
+#include "support/temp_dir.hpp"
 #include "train/checkpointing.hpp"
 #include "train/trainer.hpp"
 
@@ -20,20 +21,6 @@ namespace fs = std::filesystem;
 // 12 training images (4 steps per epoch at batch 3) and 5 test images (a full and a partial batch).
 constexpr const char* kTinySynthetic = "synthetic:12,5";
 
-class TempDir {
- public:
-  TempDir() : path_(fs::temp_directory_path() / ("vkres-trainer-" + std::to_string(::getpid()) + "-" +
-                                                  std::to_string(counter_++))) {
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  static inline int counter_ = 0;
-  fs::path path_;
-};
 
 TrainOptions tiny_run(const fs::path& out, int64_t max_steps) {
   TrainOptions o;
@@ -70,7 +57,7 @@ std::string without_timing(std::string line) {
 }
 
 TEST(GpuTrainer, ResumingContinuesBitForBit) {
-  TempDir whole, split;
+  test::TempDir whole("vkres_trainer"), split("vkres_trainer");
   // Six steps in one go (crossing the epoch end at step 4, with its evaluation and checkpoint)...
   TrainResult a = train(test::gpu(), tiny_run(whole.path(), 6));
   ASSERT_EQ(a.end, RunEnd::finished);
@@ -110,7 +97,7 @@ TEST(GpuTrainer, ResumingContinuesBitForBit) {
 }
 
 TEST(GpuTrainer, ADivergingLossStopsWithoutOverwritingTheLastCheckpoint) {
-  TempDir dir;
+  test::TempDir dir("vkres_trainer");
   TrainOptions o = tiny_run(dir.path(), 8);
   o.config.lr = 1e30;  // the first update sends the weights to infinity
   o.config.schedule = parse_schedule("constant");
@@ -128,7 +115,7 @@ TEST(GpuTrainer, ADivergingLossStopsWithoutOverwritingTheLastCheckpoint) {
 }
 
 TEST(GpuTrainer, EvaluationCountsEveryImageOnce) {
-  TempDir dir;
+  test::TempDir dir("vkres_trainer");
   TrainOptions o = tiny_run(dir.path(), 4);  // one epoch, then the 5 test images in batches 3 + 2
   const TrainResult r = train(test::gpu(), o);
   ASSERT_TRUE(r.last_test);

@@ -114,7 +114,6 @@ std::filesystem::path resolve_resume(const std::filesystem::path& path) {
 int train_command(const std::vector<std::string>& argv) {
   std::set<std::string> flags = {"--help", "--no-eval", "--quiet"};
   flags.insert(kRunFlags.begin(), kRunFlags.end());
-  flags.insert("--no-shuffle");
   std::set<std::string> options = {"--out", "--resume", "--keep", "--save-every", "--workers", "--epochs",
                                    "--max-steps"};
   options.insert(kRunSettings.begin(), kRunSettings.end());

@@ -29,6 +29,8 @@ nlohmann::json limits_json(const vk::DeviceLimits& l) {
       {"max_bound_descriptor_sets", l.max_bound_sets},
       {"max_push_constants_bytes", l.max_push_constants},
       {"min_storage_buffer_offset_alignment", l.min_storage_buffer_offset_alignment},
+      {"max_texel_buffer_elements", l.max_texel_buffer_elements},
+      {"min_texel_buffer_offset_alignment", l.min_texel_buffer_offset_alignment},
       {"max_memory_allocation_count", l.max_memory_allocation_count},
       {"max_memory_allocation_bytes", l.max_memory_allocation_size},
       {"subgroup_size", l.subgroup_size},
@@ -79,6 +81,8 @@ void print_device(const vk::DeviceInfo& d, const vk::DeviceLimits& l, bool chose
              l.max_workgroup_size[0], l.max_workgroup_size[1], l.max_workgroup_size[2], l.max_shared_memory / 1024);
   fmt::print("    storage       {} MiB per binding, {} buffers per stage, offset alignment {}\n",
              l.max_storage_buffer_range >> 20, l.max_storage_buffers_per_stage, l.min_storage_buffer_offset_alignment);
+  fmt::print("    texel buffers {} texels per view, offset alignment {}\n", l.max_texel_buffer_elements,
+             l.min_texel_buffer_offset_alignment);
   fmt::print("    subgroups     size {}, compute ops {}, arithmetic {}, shuffle {}\n", l.subgroup_size,
              yes_no(l.subgroup_basic_compute), yes_no(l.subgroup_arithmetic), yes_no(l.subgroup_shuffle));
   fmt::print("    16-bit        shaderFloat16 {}, 16-bit storage {}; timestamps {}\n", yes_no(l.shader_float16),

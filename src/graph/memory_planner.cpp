@@ -230,7 +230,7 @@ std::string_view arena_name(ArenaKind kind) {
 
 MemoryLimits memory_limits(const vk::DeviceLimits& device, std::optional<uint64_t> budget) {
   const uint64_t max_arena = device.max_memory_allocation_size ? device.max_memory_allocation_size : UINT64_MAX;
-  return {std::max<uint64_t>(device.min_storage_buffer_offset_alignment, 1), device.max_storage_buffer_range,
+  return {vk::tensor_offset_alignment(device), device.max_storage_buffer_range,
           max_arena, budget};
 }
 

@@ -27,7 +27,7 @@ TensorId Program::tensor(uint64_t bytes, std::string name) {
     throw Error(fmt::format("tensor {} needs {} bytes in one binding; the device allows {}", name, bytes,
                             l.max_storage_buffer_range),
                 "use a smaller batch size");
-  vk::Allocation a = ctx_.device_memory().allocate(bytes, l.min_storage_buffer_offset_alignment);
+  vk::Allocation a = ctx_.device_memory().allocate(bytes, vk::tensor_offset_alignment(l));
   tensors_.push_back({a, std::move(name)});
   return TensorId{static_cast<uint32_t>(tensors_.size() - 1)};
 }

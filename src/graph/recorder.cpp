@@ -64,10 +64,11 @@ RecordedCommands::RecordedCommands(vk::Context& ctx, const std::vector<Dispatch>
   const ResolvedBindings resolved = resolve_bindings(dispatches, resolve);
   barrier_before_ = plan_barriers(range_accesses(dispatches, resolved),
                                   options.profiling ? SyncMode::full : options.sync);
-  uint32_t descriptor_count = 0;
-  for (const Dispatch& d : dispatches) descriptor_count += static_cast<uint32_t>(d.bindings.size());
+  DescriptorCounts counts;
+  for (const Dispatch& d : dispatches)
+    for (const Binding& b : d.bindings) ++(is_texels(b.view) ? counts.texel_buffers : counts.storage_buffers);
   const bool timestamps = options.profiling && ctx_.limits().timestamps;
-  create_pools(dispatches.size(), descriptor_count, timestamps);
+  create_pools(dispatches.size(), counts, timestamps);
   record(dispatches, resolved, timestamps);
 }
 
@@ -75,16 +76,19 @@ RecordedCommands::~RecordedCommands() {
   VkDevice dev = ctx_.device();
   if (command_buffer_) vkFreeCommandBuffers(dev, ctx_.command_pool(), 1, &command_buffer_);
   if (descriptor_pool_) vkDestroyDescriptorPool(dev, descriptor_pool_, nullptr);
+  for (auto& [key, view] : texel_views_) vkDestroyBufferView(dev, view, nullptr);
   if (query_pool_) vkDestroyQueryPool(dev, query_pool_, nullptr);
 }
 
-void RecordedCommands::create_pools(size_t dispatch_count, uint32_t descriptor_count, bool timestamps) {
+void RecordedCommands::create_pools(size_t dispatch_count, DescriptorCounts counts, bool timestamps) {
   VkDevice dev = ctx_.device();
-  VkDescriptorPoolSize size{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, std::max<uint32_t>(1, descriptor_count)};
+  const VkDescriptorPoolSize sizes[] = {
+      {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, std::max<uint32_t>(1, counts.storage_buffers)},
+      {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, std::max<uint32_t>(1, counts.texel_buffers)}};
   VkDescriptorPoolCreateInfo pi{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
   pi.maxSets = std::max<uint32_t>(1, static_cast<uint32_t>(dispatch_count));
-  pi.poolSizeCount = 1;
-  pi.pPoolSizes = &size;
+  pi.poolSizeCount = 2;
+  pi.pPoolSizes = sizes;
   check_vk(vkCreateDescriptorPool(dev, &pi, nullptr, &descriptor_pool_), "vkCreateDescriptorPool");
 
   if (timestamps) {
@@ -101,7 +105,30 @@ void RecordedCommands::create_pools(size_t dispatch_count, uint32_t descriptor_c
   check_vk(vkAllocateCommandBuffers(dev, &ai, &command_buffer_), "vkAllocateCommandBuffers");
 }
 
-VkDescriptorSet RecordedCommands::write_descriptor_set(const vk::Pipeline& p, const std::vector<BufferRange>& ranges) {
+VkBufferView RecordedCommands::texel_view(const BufferRange& range, View view, const std::string& label) {
+  const auto key = std::make_tuple(range.buffer, range.offset, range.size, view);
+  if (auto it = texel_views_.find(key); it != texel_views_.end()) return it->second;
+  const vk::DeviceLimits& l = ctx_.limits();
+  const uint64_t texel_bytes = floats_per_texel(view) * sizeof(float);
+  VKRES_ASSERT(range.size % texel_bytes == 0 && range.offset % std::max<uint64_t>(1, l.min_texel_buffer_offset_alignment) == 0,
+               fmt::format("{}: a texel view of {} bytes at offset {} is not made of whole {}-byte texels or is misaligned",
+                           label, range.size, range.offset, texel_bytes));
+  VKRES_ASSERT(range.size / texel_bytes <= l.max_texel_buffer_elements,
+               fmt::format("{}: a texel view of {} texels exceeds the device limit {}", label, range.size / texel_bytes,
+                           l.max_texel_buffer_elements));
+  VkBufferViewCreateInfo vi{VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO};
+  vi.buffer = range.buffer;
+  vi.format = view == View::texels_rgba32f ? VK_FORMAT_R32G32B32A32_SFLOAT : VK_FORMAT_R32_SFLOAT;
+  vi.offset = range.offset;
+  vi.range = range.size;
+  VkBufferView handle;
+  check_vk(vkCreateBufferView(ctx_.device(), &vi, nullptr, &handle), "vkCreateBufferView");
+  texel_views_.emplace(key, handle);
+  return handle;
+}
+
+VkDescriptorSet RecordedCommands::write_descriptor_set(const vk::Pipeline& p, const Dispatch& d,
+                                                       const std::vector<BufferRange>& ranges) {
   VkDevice dev = ctx_.device();
   VkDescriptorSetAllocateInfo dsi{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
   dsi.descriptorPool = descriptor_pool_;
@@ -110,15 +137,23 @@ VkDescriptorSet RecordedCommands::write_descriptor_set(const vk::Pipeline& p, co
   VkDescriptorSet set;
   check_vk(vkAllocateDescriptorSets(dev, &dsi, &set), "vkAllocateDescriptorSets");
   std::vector<VkDescriptorBufferInfo> infos(ranges.size());
+  std::vector<VkBufferView> views(ranges.size());
   std::vector<VkWriteDescriptorSet> set_writes(ranges.size());
   for (size_t b = 0; b < ranges.size(); ++b) {
-    infos[b] = {ranges[b].buffer, ranges[b].offset, ranges[b].size};
     set_writes[b] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
     set_writes[b].dstSet = set;
     set_writes[b].dstBinding = static_cast<uint32_t>(b);
     set_writes[b].descriptorCount = 1;
-    set_writes[b].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-    set_writes[b].pBufferInfo = &infos[b];
+    const View view = d.bindings[b].view;
+    if (is_texels(view)) {
+      views[b] = texel_view(ranges[b], view, d.label);
+      set_writes[b].descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
+      set_writes[b].pTexelBufferView = &views[b];
+    } else {
+      infos[b] = {ranges[b].buffer, ranges[b].offset, ranges[b].size};
+      set_writes[b].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+      set_writes[b].pBufferInfo = &infos[b];
+    }
   }
   vkUpdateDescriptorSets(dev, static_cast<uint32_t>(set_writes.size()), set_writes.data(), 0, nullptr);
   return set;
@@ -140,9 +175,15 @@ void RecordedCommands::record(const std::vector<Dispatch>& dispatches, const Res
 
   for (size_t i = 0; i < dispatches.size(); ++i) {
     const Dispatch& d = dispatches[i];
+    uint32_t texel_bindings = 0;
+    for (size_t b = 0; b < d.bindings.size(); ++b) {
+      if (!is_texels(d.bindings[b].view)) continue;
+      VKRES_ASSERT(!writes(d.bindings[b].access), d.label + ": a texel-buffer binding is read-only");
+      texel_bindings |= 1u << b;
+    }
     const vk::Pipeline& p = ctx_.pipelines().get(
-        {d.kernel, d.spec, static_cast<uint32_t>(d.bindings.size()), d.push.size});
-    VkDescriptorSet set = write_descriptor_set(p, resolved[i]);
+        {d.kernel, d.spec, static_cast<uint32_t>(d.bindings.size()), d.push.size, texel_bindings});
+    VkDescriptorSet set = write_descriptor_set(p, d, resolved[i]);
     if (barrier_before_[i]) {
       // Some dispatch since the last barrier wrote what this one touches, or read what it writes.
       memory_barrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_SHADER_READ_BIT,

@@ -4,6 +4,9 @@
 #pragma once
 
 #include <functional>
+#include <map>
+#include <string>
+#include <tuple>
 #include <vector>
 
 #include <vulkan/vulkan_core.h>
@@ -52,8 +55,14 @@ class RecordedCommands {
   // Delegated to by the public constructor: once it returns, the destructor releases whatever a
   // throwing recording step had already created.
   explicit RecordedCommands(vk::Context& ctx);
-  void create_pools(size_t dispatch_count, uint32_t descriptor_count, bool timestamps);
-  VkDescriptorSet write_descriptor_set(const vk::Pipeline& p, const std::vector<BufferRange>& ranges);
+  struct DescriptorCounts {
+    uint32_t storage_buffers = 0;
+    uint32_t texel_buffers = 0;
+  };
+  void create_pools(size_t dispatch_count, DescriptorCounts counts, bool timestamps);
+  VkDescriptorSet write_descriptor_set(const vk::Pipeline& p, const Dispatch& d, const std::vector<BufferRange>& ranges);
+  // One view per distinct (range, format), created on first use and kept until destruction.
+  VkBufferView texel_view(const BufferRange& range, View view, const std::string& label);
   void record(const std::vector<Dispatch>& dispatches, const std::vector<std::vector<BufferRange>>& resolved,
               bool timestamps);
 
@@ -61,6 +70,7 @@ class RecordedCommands {
   size_t dispatch_count_ = 0;
   std::vector<bool> barrier_before_;
   VkDescriptorPool descriptor_pool_ = VK_NULL_HANDLE;
+  std::map<std::tuple<VkBuffer, VkDeviceSize, VkDeviceSize, View>, VkBufferView> texel_views_;
   VkCommandBuffer command_buffer_ = VK_NULL_HANDLE;
   VkQueryPool query_pool_ = VK_NULL_HANDLE;
 };

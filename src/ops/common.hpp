@@ -13,6 +13,7 @@ using graph::Access;
 using graph::Dispatch;
 using graph::OpSink;
 using graph::TensorId;
+using graph::View;
 
 // Where a gradient goes. The graph's autodiff writes the first contribution to a tensor and
 // accumulates later ones, in a fixed order; kernels that produce gradients honour this flag.
@@ -27,6 +28,11 @@ struct GradOut {
 inline uint32_t elementwise_local_size(const vk::DeviceLimits& l) {
   return std::min<uint32_t>(64, l.max_workgroup_invocations);
 }
+
+// Whether kernels may read `floats` floats of one tensor through an rgba32f texel view (graph::View):
+// a whole number of texels that fits the device's view limit, unless VKRES_LOADS=storage forces
+// storage-buffer reads everywhere (the test suite runs once so, to cover those variants).
+bool texel_reads(const OpSink& sink, uint64_t floats);
 
 // A dispatch of `count` invocations of a one-dimensional kernel.
 Dispatch dispatch_1d(const OpSink& sink, std::string kernel, uint64_t count, std::string label);

@@ -50,6 +50,8 @@ DeviceLimits read_device_limits(VkPhysicalDevice device, uint32_t compute_queue_
   d.max_bound_sets = l.maxBoundDescriptorSets;
   d.max_push_constants = l.maxPushConstantsSize;
   d.min_storage_buffer_offset_alignment = l.minStorageBufferOffsetAlignment;
+  d.max_texel_buffer_elements = l.maxTexelBufferElements;
+  d.min_texel_buffer_offset_alignment = l.minTexelBufferOffsetAlignment;
   d.max_memory_allocation_count = l.maxMemoryAllocationCount;
   d.max_memory_allocation_size = maint3.maxMemoryAllocationSize;
   d.subgroup_size = subgroup.subgroupSize;
@@ -63,6 +65,10 @@ DeviceLimits read_device_limits(VkPhysicalDevice device, uint32_t compute_queue_
                  l.timestampPeriod > 0;
   d.timestamp_period_ns = l.timestampPeriod;
   return d;
+}
+
+uint64_t tensor_offset_alignment(const DeviceLimits& limits) {
+  return std::max<uint64_t>({limits.min_storage_buffer_offset_alignment, limits.min_texel_buffer_offset_alignment, 1});
 }
 
 DeviceLimits apply_profile(DeviceLimits d, LimitsProfile profile) {
@@ -80,6 +86,8 @@ DeviceLimits apply_profile(DeviceLimits d, LimitsProfile profile) {
   clamp32(d.max_bound_sets, 4);
   clamp32(d.max_push_constants, 128);
   d.min_storage_buffer_offset_alignment = std::max<uint64_t>(d.min_storage_buffer_offset_alignment, 256);
+  clamp32(d.max_texel_buffer_elements, 65536);
+  d.min_texel_buffer_offset_alignment = std::max<uint64_t>(d.min_texel_buffer_offset_alignment, 256);
   clamp32(d.max_memory_allocation_count, 4096);
   d.subgroup_basic_compute = d.subgroup_arithmetic = d.subgroup_shuffle = false;
   d.shader_float16 = d.storage_buffer_16bit = false;

@@ -21,6 +21,8 @@ struct DeviceLimits {
   uint32_t max_bound_sets = 0;
   uint32_t max_push_constants = 0;
   uint64_t min_storage_buffer_offset_alignment = 0;
+  uint32_t max_texel_buffer_elements = 0;           // texels in one uniform texel buffer view
+  uint64_t min_texel_buffer_offset_alignment = 0;
   uint32_t max_memory_allocation_count = 0;
   uint64_t max_memory_allocation_size = 0;
   uint32_t subgroup_size = 0;            // 0 when unknown
@@ -40,6 +42,10 @@ LimitsProfile parse_limits_profile(std::string_view name, std::string_view sourc
 std::string_view limits_profile_name(LimitsProfile p);
 
 DeviceLimits read_device_limits(VkPhysicalDevice device, uint32_t compute_queue_family);
+// Every tensor starts at a multiple of this, so that any binding of it can be a storage buffer or a
+// texel buffer view.
+uint64_t tensor_offset_alignment(const DeviceLimits& limits);
+
 // The smaller of the device's value and the profile's guarantee, for every field.
 DeviceLimits apply_profile(DeviceLimits limits, LimitsProfile profile);
 

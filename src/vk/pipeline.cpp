@@ -1,5 +1,6 @@
 #include "vk/pipeline.hpp"
 
+#include <bit>
 #include <chrono>
 
 #include <fmt/format.h>
@@ -30,8 +31,12 @@ const Pipeline& PipelineStore::get(const KernelKey& key) {
                    key.spec[0] <= limits_.max_workgroup_size[0],
                fmt::format("{}: workgroup size {} exceeds the device limit {}", key.shader, key.spec[0],
                            limits_.max_workgroup_invocations));
-  VKRES_ASSERT(key.bindings <= limits_.max_storage_buffers_per_stage,
-               fmt::format("{}: {} storage buffers exceed the device limit {}", key.shader, key.bindings,
+  VKRES_ASSERT(key.bindings <= 32 && (key.texel_bindings >> key.bindings) == 0,
+               fmt::format("{}: texel binding mask {:#x} names bindings past {}", key.shader, key.texel_bindings,
+                           key.bindings));
+  const uint32_t storage_buffers = key.bindings - static_cast<uint32_t>(std::popcount(key.texel_bindings));
+  VKRES_ASSERT(storage_buffers <= limits_.max_storage_buffers_per_stage,
+               fmt::format("{}: {} storage buffers exceed the device limit {}", key.shader, storage_buffers,
                            limits_.max_storage_buffers_per_stage));
   VKRES_ASSERT(key.push_bytes <= limits_.max_push_constants && key.push_bytes % 4 == 0,
                fmt::format("{}: push constants of {} bytes", key.shader, key.push_bytes));
@@ -52,9 +57,13 @@ const Pipeline& PipelineStore::get(const KernelKey& key) {
   auto p = std::make_unique<Pipeline>();
   p->bindings = key.bindings;
   p->push_bytes = key.push_bytes;
+  p->texel_bindings = key.texel_bindings;
   std::vector<VkDescriptorSetLayoutBinding> bindings(key.bindings);
-  for (uint32_t i = 0; i < key.bindings; ++i)
-    bindings[i] = {i, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
+  for (uint32_t i = 0; i < key.bindings; ++i) {
+    const bool texels = (key.texel_bindings >> i) & 1;
+    bindings[i] = {i, texels ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1,
+                   VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
+  }
   VkDescriptorSetLayoutCreateInfo sl{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
   sl.bindingCount = key.bindings;
   sl.pBindings = bindings.data();

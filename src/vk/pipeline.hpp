@@ -1,6 +1,6 @@
 // Compute pipelines made from embedded shaders, keyed by shader name + specialization constants.
-// Every pipeline has one descriptor set of N storage buffers (binding i = the dispatch's i-th
-// binding) and one push-constant range.
+// Every pipeline has one descriptor set of N buffers (binding i = the dispatch's i-th binding),
+// each a storage buffer or a uniform texel buffer, and one push-constant range.
 #pragma once
 
 #include <cstdint>
@@ -18,8 +18,9 @@ namespace vkres::vk {
 struct KernelKey {
   std::string shader;          // shaders/<shader>.comp
   std::vector<uint32_t> spec;  // specialization constants 0..n-1; [0] is always local_size_x
-  uint32_t bindings = 0;       // storage buffers at set 0, bindings 0..n-1
+  uint32_t bindings = 0;       // buffers at set 0, bindings 0..n-1
   uint32_t push_bytes = 0;
+  uint32_t texel_bindings = 0;  // bit i: binding i is a uniform texel buffer, else a storage buffer
   auto operator<=>(const KernelKey&) const = default;
 };
 
@@ -29,6 +30,7 @@ struct Pipeline {
   VkDescriptorSetLayout set_layout = VK_NULL_HANDLE;
   uint32_t bindings = 0;
   uint32_t push_bytes = 0;
+  uint32_t texel_bindings = 0;
 };
 
 class PipelineStore {

@@ -84,6 +84,8 @@ TEST(LimitsProfile, AndroidBaselineClampsEveryLimitTheEngineReads) {
   big.max_bound_sets = 32;
   big.max_push_constants = 256;
   big.min_storage_buffer_offset_alignment = 16;
+  big.max_texel_buffer_elements = 1u << 27;
+  big.min_texel_buffer_offset_alignment = 16;
   big.max_memory_allocation_count = 1u << 22;
   big.subgroup_basic_compute = big.subgroup_arithmetic = big.subgroup_shuffle = true;
   big.shader_float16 = big.storage_buffer_16bit = big.timestamps = true;
@@ -97,6 +99,9 @@ TEST(LimitsProfile, AndroidBaselineClampsEveryLimitTheEngineReads) {
   EXPECT_EQ(a.max_bound_sets, 4u);
   EXPECT_EQ(a.max_push_constants, 128u);
   EXPECT_EQ(a.min_storage_buffer_offset_alignment, 256u);
+  EXPECT_EQ(a.max_texel_buffer_elements, 65536u);
+  EXPECT_EQ(a.min_texel_buffer_offset_alignment, 256u);
+  EXPECT_EQ(tensor_offset_alignment(a), 256u);
   EXPECT_EQ(a.max_memory_allocation_count, 4096u);
   EXPECT_FALSE(a.subgroup_basic_compute || a.subgroup_arithmetic || a.subgroup_shuffle);
   EXPECT_FALSE(a.shader_float16 || a.storage_buffer_16bit || a.timestamps);

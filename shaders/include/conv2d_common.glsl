@@ -41,6 +41,14 @@ void fma_tile(float a[TILE_ROWS], float b[TILE_COLS]) {
     [[unroll]] for (int c = 0; c < TILE_COLS; ++c) acc[r][c] += a[r] * b[c];
 }
 
+// The same multiply-adds in the same order as four calls of fma_tile, one per component: the texel
+// variants (four channels per load) give bit-identical results to the storage ones.
+void fma_tile4(vec4 a[TILE_ROWS], vec4 b[TILE_COLS]) {
+  [[unroll]] for (int k = 0; k < 4; ++k)
+    [[unroll]] for (int r = 0; r < TILE_ROWS; ++r)
+      [[unroll]] for (int c = 0; c < TILE_COLS; ++c) acc[r][c] += a[r][k] * b[c][k];
+}
+
 // (image, row, column) of pixel p of an [n][rows][cols] grid.
 ivec3 split_pixel(int p, int rows, int cols) {
   const int per_image = rows * cols;

@@ -1,6 +1,7 @@
 #include "ops/conv2d.hpp"
 
 #include <algorithm>
+#include <initializer_list>
 #include <string>
 
 #include <fmt/format.h>
@@ -24,6 +25,17 @@ constexpr uint32_t kFilterTileCols = 32;
 constexpr uint64_t kTargetInvocations = 2048;
 constexpr uint64_t kMinChunkPixels = 256;
 constexpr uint64_t kMaxScratchBytes = 32ull << 20;
+
+// The texel variants load four channels at a time: the reduced and tiled channel counts must be
+// multiples of 4 and every tensor they read must fit one texel view.
+bool use_texels(const OpSink& sink, std::initializer_list<int> channel_counts,
+                std::initializer_list<uint64_t> texel_read_counts) {
+  for (int c : channel_counts)
+    if (c % 4 != 0) return false;
+  for (uint64_t floats : texel_read_counts)
+    if (!texel_reads(sink, floats)) return false;
+  return true;
+}
 
 void check_params(const Conv2dShape& p, const char* op) {
   VKRES_ASSERT(p.n > 0 && p.h > 0 && p.w > 0 && p.cin > 0 && p.cout > 0 && p.kh > 0 && p.kw > 0 &&
@@ -132,9 +144,11 @@ void conv2d_forward(OpSink& sink, const Conv2dShape& p, TensorId x, TensorId w, 
   pc.has_bias = bias.has_value();
   const uint64_t pixel_tiles = graph::ceil_div(output_pixels(p), uint64_t(local) * kTileRows);
 
-  Dispatch d =
-      conv_dispatch(local, "conv2d_fwd", pc, pixel_tiles * pc.channel_tiles, sink, "conv2d fwd " + describe(p));
-  d.bindings = {{x, Access::read}, {w, Access::read}, {bias.value_or(w), Access::read}, {y, Access::write}};
+  const bool texels = use_texels(sink, {p.cin}, {p.input_count(), p.weight_count()});
+  const View view = texels ? View::texels_rgba32f : View::storage;
+  Dispatch d = conv_dispatch(local, texels ? "conv2d_fwd_texels" : "conv2d_fwd", pc, pixel_tiles * pc.channel_tiles,
+                             sink, "conv2d fwd " + describe(p));
+  d.bindings = {{x, Access::read, view}, {w, Access::read, view}, {bias.value_or(w), Access::read}, {y, Access::write}};
   d.flops = 2 * p.macs();
   sink.dispatch(std::move(d));
 }
@@ -150,9 +164,11 @@ void conv2d_backward_data(OpSink& sink, const Conv2dShape& p, TensorId dy, Tenso
   pc.pixel_tiles = static_cast<uint32_t>(graph::ceil_div(phase_pixels, uint64_t(local) * kTileRows));
   pc.accumulate = dx.accumulate;
 
-  Dispatch d = conv_dispatch(local, "conv2d_bwd_data", pc, phases * pc.pixel_tiles * pc.channel_tiles, sink,
-                             "conv2d bwd data " + describe(p));
-  d.bindings = {{dy, Access::read}, {w, Access::read}, {dx.tensor, dx.access()}};
+  const bool texels = use_texels(sink, {p.cin, p.cout}, {p.output_count(), p.weight_count()});
+  const View view = texels ? View::texels_rgba32f : View::storage;
+  Dispatch d = conv_dispatch(local, texels ? "conv2d_bwd_data_texels" : "conv2d_bwd_data", pc,
+                             phases * pc.pixel_tiles * pc.channel_tiles, sink, "conv2d bwd data " + describe(p));
+  d.bindings = {{dy, Access::read, view}, {w, Access::read, view}, {dx.tensor, dx.access()}};
   d.flops = 2 * p.macs();
   sink.dispatch(std::move(d));
 }
@@ -168,9 +184,12 @@ void conv2d_backward_filter(OpSink& sink, const Conv2dShape& p, TensorId x, Tens
   pc.chunk_pixels = split.chunk_pixels;
   pc.chunks = split.chunks;
 
-  Dispatch d = conv_dispatch(local, "conv2d_bwd_filter", pc, graph::ceil_div(tiles * split.chunks, local), sink,
+  const bool texels = use_texels(sink, {p.cin, p.cout}, {p.input_count(), p.output_count()});
+  const View view = texels ? View::texels_rgba32f : View::storage;
+  Dispatch d = conv_dispatch(local, texels ? "conv2d_bwd_filter_texels" : "conv2d_bwd_filter", pc,
+                             graph::ceil_div(tiles * split.chunks, local), sink,
                              fmt::format("conv2d bwd filter {} ({} chunks)", describe(p), split.chunks));
-  d.bindings = {{x, Access::read}, {dy, Access::read}, {partials, Access::write}};
+  d.bindings = {{x, Access::read, view}, {dy, Access::read, view}, {partials, Access::write}};
   d.flops = 2 * p.macs();
   sink.dispatch(std::move(d));
   sum_chunks(sink, partials, split.chunks, p.weight_count(), dw, "conv2d bwd filter sum " + describe(p));

@@ -1,0 +1,82 @@
+#version 450
+// conv2d_bwd_data.comp with dy and the weights read through rgba32f texel buffers (cin and cout
+// multiples of 4): four output channels of dy per load, and per output channel the tile's 16 input
+// channels of one tap in four loads. Same tiling, same order of multiply-adds, same results.
+#include "conv2d_common.glsl"
+layout(set = 0, binding = 0) uniform samplerBuffer dy4;  // [n][oh][ow][cout / 4]
+layout(set = 0, binding = 1) uniform samplerBuffer w4;   // [cout][kh][kw][cin / 4]
+layout(std430, set = 0, binding = 2) buffer DX { float dx[]; };
+
+const int COL_TEXELS = TILE_COLS / 4;
+
+void main() {
+  const uint group = linear_group_id();
+  const int ci0 = int(group % pc.channel_tiles) * TILE_COLS;
+  const uint pixel_tile = group / pc.channel_tiles;
+  const int phase = int(pixel_tile / pc.pixel_tiles);
+  if (phase >= pc.stride_h * pc.stride_w) return;  // graph::grid_1d rounds the grid up
+  const int phase_y = phase / pc.stride_w, phase_x = phase - phase_y * pc.stride_w;
+  const int first_row = int(pixel_tile % pc.pixel_tiles) * int(LOCAL_SIZE_X) * TILE_ROWS + int(gl_LocalInvocationID.x);
+  const int phase_rows = (pc.h + pc.stride_h - 1) / pc.stride_h;
+  const int phase_cols = (pc.w + pc.stride_w - 1) / pc.stride_w;
+  const int phase_pixels = pc.n * phase_rows * phase_cols;
+  const int cin4 = pc.cin / 4, cout4 = pc.cout / 4;
+  const int filter_texels = pc.kh * pc.kw * cin4;
+
+  int image[TILE_ROWS], iy[TILE_ROWS], ix[TILE_ROWS];
+  bool live[TILE_ROWS];
+  [[unroll]] for (int r = 0; r < TILE_ROWS; ++r) {
+    const int q = tile_row(first_row, r);
+    const ivec3 o = split_pixel(min(q, phase_pixels - 1), phase_rows, phase_cols);
+    image[r] = o.x;
+    iy[r] = phase_y + o.y * pc.stride_h;
+    ix[r] = phase_x + o.z * pc.stride_w;
+    live[r] = q < phase_pixels && iy[r] < pc.h && ix[r] < pc.w;
+  }
+  // Column texels past cin re-read the last texel: in bounds, and never stored.
+  int channel_texel[COL_TEXELS];
+  [[unroll]] for (int t = 0; t < COL_TEXELS; ++t) channel_texel[t] = min(ci0 / 4 + t, cin4 - 1);
+
+  clear_tile();
+  for (int ky = (phase_y + pc.pad_h) % pc.stride_h; ky < pc.kh; ky += pc.stride_h) {
+    for (int kx = (phase_x + pc.pad_w) % pc.stride_w; kx < pc.kw; kx += pc.stride_w) {
+      int src[TILE_ROWS];
+      bool ok[TILE_ROWS];
+      [[unroll]] for (int r = 0; r < TILE_ROWS; ++r) {
+        const int ny = iy[r] + pc.pad_h - ky, nx = ix[r] + pc.pad_w - kx;
+        const int oy = ny / pc.stride_h, ox = nx / pc.stride_w;
+        ok[r] = ny >= 0 && nx >= 0 && inside(oy, ox, pc.oh, pc.ow);
+        src[r] = ok[r] ? ((image[r] * pc.oh + oy) * pc.ow + ox) * cout4 : 0;
+      }
+      const int tap = (ky * pc.kw + kx) * cin4;
+      for (int co4 = 0; co4 < cout4; ++co4) {
+        vec4 a[TILE_ROWS];
+        [[unroll]] for (int r = 0; r < TILE_ROWS; ++r) {
+          const vec4 v = texelFetch(dy4, src[r] + co4);
+          a[r] = ok[r] ? v : vec4(0.0);
+        }
+        // One output channel at a time, in order, as conv2d_bwd_data.comp does.
+        [[unroll]] for (int k = 0; k < 4; ++k) {
+          const int filter_tap = (co4 * 4 + k) * filter_texels + tap;
+          float b[TILE_COLS];
+          [[unroll]] for (int t = 0; t < COL_TEXELS; ++t) {
+            const vec4 v = texelFetch(w4, filter_tap + channel_texel[t]);
+            b[4 * t] = v.x;
+            b[4 * t + 1] = v.y;
+            b[4 * t + 2] = v.z;
+            b[4 * t + 3] = v.w;
+          }
+          [[unroll]] for (int r = 0; r < TILE_ROWS; ++r)
+            [[unroll]] for (int c = 0; c < TILE_COLS; ++c) acc[r][c] += a[r][k] * b[c];
+        }
+      }
+    }
+  }
+
+  [[unroll]] for (int r = 0; r < TILE_ROWS; ++r) {
+    const int dst = ((image[r] * pc.h + iy[r]) * pc.w + ix[r]) * pc.cin + ci0;
+    [[unroll]] for (int c = 0; c < TILE_COLS; ++c) {
+      if (live[r] && ci0 + c < pc.cin) dx[dst + c] = pc.accumulate != 0u ? dx[dst + c] + acc[r][c] : acc[r][c];
+    }
+  }
+}

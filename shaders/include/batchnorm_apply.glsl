@@ -1,7 +1,7 @@
-// Forward, last pass (body of batchnorm_apply[_vec4].comp, which define VEC as float or vec4):
+// Forward, last pass (body of batchnorm_apply[_vec4|_texels].comp, which define VEC as float or vec4):
 // y = ((x - mean_hi) - mean_lo) * scale + shift, per-channel coefficients loaded once.
 #include "batchnorm_common.glsl"
-layout(std430, set = 0, binding = 0) readonly buffer X { VEC x[]; };
+ROWS_BUFFER(0, x);
 layout(std430, set = 0, binding = 1) readonly buffer Scratch { VEC scratch[]; };
 layout(std430, set = 0, binding = 2) writeonly buffer Y { VEC y[]; };
 void main() {
@@ -13,7 +13,7 @@ void main() {
   VEC shift = scratch[coeff_index(COEFF_SHIFT, w.channel)];
   for (uint r = w.first; r < w.end; ++r) {
     uint i = r * pc.channels + w.channel;
-    precise VEC centered = (x[i] - mean_hi) - mean_lo;
+    precise VEC centered = (LOAD(x, i) - mean_hi) - mean_lo;
     y[i] = centered * scale + shift;
   }
 }

@@ -1,8 +1,8 @@
-// Training backward, last pass (body of batchnorm_bwd_dx[_vec4].comp, which define VEC as float or
+// Training backward, last pass (body of batchnorm_bwd_dx[_vec4|_texels].comp, which define VEC as float or
 // vec4): dx (=|+=) scale * ((dy - mean(dy)) - (x - mean) * proj), coefficients loaded once.
 #include "batchnorm_common.glsl"
-layout(std430, set = 0, binding = 0) readonly buffer X { VEC x[]; };
-layout(std430, set = 0, binding = 1) readonly buffer DY { VEC dy[]; };
+ROWS_BUFFER(0, x);
+ROWS_BUFFER(1, dy);
 layout(std430, set = 0, binding = 2) readonly buffer Scratch { VEC scratch[]; };
 layout(std430, set = 0, binding = 3) buffer DX { VEC dx[]; };
 void main() {
@@ -16,8 +16,8 @@ void main() {
   bool accumulate = pc.accumulate != 0u;
   for (uint r = w.first; r < w.end; ++r) {
     uint i = r * pc.channels + w.channel;
-    precise VEC centered = (x[i] - mean_hi) - mean_lo;
-    VEC g = scale * ((dy[i] - dy_mean) - centered * proj);
+    precise VEC centered = (LOAD(x, i) - mean_hi) - mean_lo;
+    VEC g = scale * ((LOAD(dy, i) - dy_mean) - centered * proj);
     dx[i] = accumulate ? dx[i] + g : g;
   }
 }

@@ -1,8 +1,8 @@
-// Training backward, pass 1 (body of batchnorm_bwd_sums[_vec4].comp, which define VEC as float or
+// Training backward, pass 1 (body of batchnorm_bwd_sums[_vec4|_texels].comp, which define VEC as float or
 // vec4): each invocation's sums of dy and dy * (x - mean) over its rows of one channel.
 #include "batchnorm_common.glsl"
-layout(std430, set = 0, binding = 0) readonly buffer X { VEC x[]; };
-layout(std430, set = 0, binding = 1) readonly buffer DY { VEC dy[]; };
+ROWS_BUFFER(0, x);
+ROWS_BUFFER(1, dy);
 layout(std430, set = 0, binding = 2) readonly buffer Saved { VEC saved[]; };  // [mean; invstd; mean_lo]
 layout(std430, set = 0, binding = 3) writeonly buffer Scratch { VEC scratch[]; };
 void main() {
@@ -13,8 +13,8 @@ void main() {
   VEC sum_dy = VEC(0.0), sum_dy_centered = VEC(0.0);
   for (uint r = w.first; r < w.end; ++r) {
     uint i = r * pc.channels + w.channel;
-    precise VEC centered = (x[i] - mean_hi) - mean_lo;
-    VEC g = dy[i];
+    precise VEC centered = (LOAD(x, i) - mean_hi) - mean_lo;
+    VEC g = LOAD(dy, i);
     sum_dy += g;
     sum_dy_centered += g * centered;
   }

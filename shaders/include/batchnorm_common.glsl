@@ -6,6 +6,17 @@
 #include "push_batchnorm.h"
 layout(push_constant) uniform PushBlock { BatchNormPush pc; };
 
+// The row-walked tensors (x, dy) are declared with ROWS_BUFFER(binding, name) and read with
+// LOAD(name, i): storage buffers of VEC, or, in the _texels variants (VEC vec4, TEXELS defined),
+// rgba32f texel buffers, which CPU drivers read several times faster.
+#ifdef TEXELS
+#define ROWS_BUFFER(b, name) layout(set = 0, binding = b) uniform samplerBuffer name##_texels
+#define LOAD(name, i) texelFetch(name##_texels, int(i))
+#else
+#define ROWS_BUFFER(b, name) layout(std430, set = 0, binding = b) readonly buffer name##_block { VEC name[]; }
+#define LOAD(name, i) name[i]
+#endif
+
 // Per-channel coefficient rows in scratch, written by a merge pass and read by an elementwise pass.
 // The mean is carried as hi + lo: a large offset (mean 100, std 0.1) would otherwise lose most of
 // the digits of x - mean to the rounding of the mean itself.

@@ -28,6 +28,8 @@ constexpr uint32_t kBackwardCoeffRows = 5;
 // elements are vec4s of channels where c allows (fewer, wider memory accesses), else floats.
 struct Geometry {
   uint32_t width = 1;  // floats per element
+  bool texels = false;  // x and dy read through rgba32f texel views (width 4 only)
+  View rows_view() const { return texels ? View::texels_rgba32f : View::storage; }
   uint32_t local = 0;
   uint32_t tile_width = 0;  // in elements
   uint32_t phases = 0;
@@ -47,6 +49,7 @@ void check_params(const BatchNormShape& p, int64_t min_count, const char* op) {
 Geometry geometry(const OpSink& sink, const BatchNormShape& p) {
   Geometry g;
   g.width = p.c % 4 == 0 ? 4 : 1;
+  g.texels = g.width == 4 && texel_reads(sink, uint64_t(p.count) * uint64_t(p.c));
   g.local = elementwise_local_size(sink.limits());
   const uint32_t row_elements = static_cast<uint32_t>(p.c) / g.width;
   g.tile_width = std::min(row_elements, g.local);
@@ -63,7 +66,7 @@ Geometry geometry(const OpSink& sink, const BatchNormShape& p) {
 }
 
 std::string kernel_name(const Geometry& g, const char* pass) {
-  return std::string("batchnorm_") + pass + (g.width == 4 ? "_vec4" : "");
+  return std::string("batchnorm_") + pass + (g.texels ? "_texels" : g.width == 4 ? "_vec4" : "");
 }
 
 // Push constants in units of `width` floats: the row-walking passes index elements, the
@@ -124,7 +127,7 @@ TensorId op_scratch(OpSink& sink, const BatchNormShape& p, uint64_t coeffs_float
 void apply(OpSink& sink, const BatchNormShape& p, const Geometry& g, uint64_t coeffs_floats, TensorId x,
            TensorId scratch, TensorId y, std::string label) {
   Dispatch d = row_walk_pass(sink, p, g, "apply", coeffs_floats, false, std::move(label), 4);
-  d.bindings = {{x, Access::read}, {scratch, Access::read}, {y, Access::write}};
+  d.bindings = {{x, Access::read, g.rows_view()}, {scratch, Access::read}, {y, Access::write}};
   sink.dispatch(std::move(d));
 }
 
@@ -138,7 +141,7 @@ void batchnorm_train_forward(OpSink& sink, const BatchNormShape& p, TensorId x, 
   const TensorId scratch = op_scratch(sink, p, coeffs, kForwardCoeffRows, "batchnorm fwd scratch");
 
   Dispatch stats = row_walk_pass(sink, p, g, "stats", coeffs, false, "batchnorm fwd stats", 7);
-  stats.bindings = {{x, Access::read}, {scratch, Access::write}};
+  stats.bindings = {{x, Access::read, g.rows_view()}, {scratch, Access::write}};
   sink.dispatch(std::move(stats));
 
   Dispatch merge = channel_pass(sink, p, g, "stats_merge", coeffs, false, "batchnorm fwd merge",
@@ -173,7 +176,10 @@ void batchnorm_backward(OpSink& sink, const BatchNormShape& p, TensorId x, Tenso
   const TensorId scratch = op_scratch(sink, p, coeffs, kBackwardCoeffRows, "batchnorm bwd scratch");
 
   Dispatch sums = row_walk_pass(sink, p, g, "bwd_sums", coeffs, false, "batchnorm bwd sums", 5);
-  sums.bindings = {{x, Access::read}, {dy, Access::read}, {saved, Access::read}, {scratch, Access::write}};
+  sums.bindings = {{x, Access::read, g.rows_view()},
+                   {dy, Access::read, g.rows_view()},
+                   {saved, Access::read},
+                   {scratch, Access::write}};
   sink.dispatch(std::move(sums));
 
   Dispatch merge = channel_pass(sink, p, g, "bwd_merge", coeffs, daffine.accumulate, "batchnorm bwd merge",
@@ -185,7 +191,10 @@ void batchnorm_backward(OpSink& sink, const BatchNormShape& p, TensorId x, Tenso
   sink.dispatch(std::move(merge));
 
   Dispatch dx_pass = row_walk_pass(sink, p, g, "bwd_dx", coeffs, dx.accumulate, "batchnorm bwd dx", 6);
-  dx_pass.bindings = {{x, Access::read}, {dy, Access::read}, {scratch, Access::read}, {dx.tensor, dx.access()}};
+  dx_pass.bindings = {{x, Access::read, g.rows_view()},
+                      {dy, Access::read, g.rows_view()},
+                      {scratch, Access::read},
+                      {dx.tensor, dx.access()}};
   sink.dispatch(std::move(dx_pass));
 }
 

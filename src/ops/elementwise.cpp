@@ -1,9 +1,57 @@
 #include "ops/elementwise.hpp"
 
-#include "push_elementwise.h"
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include <fmt/format.h>
+
 #include "core/error.hpp"
+#include "push_elementwise.h"
 
 namespace vkres::ops {
+namespace {
+
+bool storage_loads_forced() {
+  const char* s = std::getenv("VKRES_LOADS");
+  if (!s || !*s || !std::strcmp(s, "auto")) return false;
+  if (!std::strcmp(s, "storage")) return true;
+  throw Error(fmt::format("VKRES_LOADS: unknown value '{}'", s), "use 'auto' or 'storage'");
+}
+
+// Keep in sync with VEC4_PER_LANE in shaders/include/elementwise_texels.glsl.
+constexpr uint64_t kVec4PerLane = 16;
+
+// `kernel` over `count` floats read from `inputs`: its _texels variant (vec4s, inputs as rgba32f
+// texel views, one contiguous chunk per workgroup) where the count allows, else the one-float-per-
+// invocation storage kernel. The output binding goes last, as a storage buffer.
+Dispatch elementwise(const OpSink& sink, const std::string& kernel, uint64_t count, std::vector<TensorId> inputs,
+                     TensorId output, Access output_access, bool accumulate, std::string label) {
+  const bool texels = texel_reads(sink, count);
+  Dispatch d;
+  if (texels) {
+    const uint32_t local = elementwise_local_size(sink.limits());
+    d.kernel = kernel + "_texels";
+    d.spec = {local};
+    d.groups = graph::grid_1d(graph::ceil_div(count / 4, local * kVec4PerLane), sink.limits());
+    d.label = std::move(label);
+  } else {
+    d = dispatch_1d(sink, kernel, count, std::move(label));
+  }
+  const uint64_t elements = texels ? count / 4 : count;
+  VKRES_ASSERT(elements <= UINT32_MAX, d.label + ": more than 2^32 elements in one dispatch");
+  d.push = graph::PushConstants::of(push::ElementwisePush{static_cast<uint32_t>(elements), accumulate});
+  for (TensorId t : inputs) d.bindings.push_back({t, Access::read, texels ? View::texels_rgba32f : View::storage});
+  d.bindings.push_back({output, output_access});
+  return d;
+}
+
+}  // namespace
+
+bool texel_reads(const OpSink& sink, uint64_t floats) {
+  static const bool storage_only = storage_loads_forced();
+  return !storage_only && floats % 4 == 0 && floats / 4 <= sink.limits().max_texel_buffer_elements;
+}
 
 Dispatch dispatch_1d(const OpSink& sink, std::string kernel, uint64_t count, std::string label) {
   VKRES_ASSERT(count <= UINT32_MAX, label + ": more than 2^32 elements in one dispatch");
@@ -24,32 +72,21 @@ void fill(OpSink& sink, TensorId dst, uint64_t count, float value) {
 }
 
 void relu_forward(OpSink& sink, TensorId x, TensorId y, uint64_t count) {
-  Dispatch d = dispatch_1d(sink, "relu_fwd", count, "relu fwd");
-  d.push = graph::PushConstants::of(push::ElementwisePush{static_cast<uint32_t>(count), 0});
-  d.bindings = {{x, Access::read}, {y, Access::write}};
-  sink.dispatch(std::move(d));
+  sink.dispatch(elementwise(sink, "relu_fwd", count, {x}, y, Access::write, false, "relu fwd"));
 }
 
 void relu_backward(OpSink& sink, TensorId x, TensorId dy, GradOut dx, uint64_t count) {
-  Dispatch d = dispatch_1d(sink, "relu_bwd", count, "relu bwd");
-  d.push = graph::PushConstants::of(push::ElementwisePush{static_cast<uint32_t>(count), dx.accumulate});
-  d.bindings = {{x, Access::read}, {dy, Access::read}, {dx.tensor, dx.access()}};
-  sink.dispatch(std::move(d));
+  sink.dispatch(elementwise(sink, "relu_bwd", count, {x, dy}, dx.tensor, dx.access(), dx.accumulate, "relu bwd"));
 }
 
 void add(OpSink& sink, TensorId a, TensorId b, GradOut y, uint64_t count) {
-  Dispatch d = dispatch_1d(sink, "add", count, "add");
-  d.push = graph::PushConstants::of(push::ElementwisePush{static_cast<uint32_t>(count), y.accumulate});
-  d.bindings = {{a, Access::read}, {b, Access::read}, {y.tensor, y.access()}};
+  Dispatch d = elementwise(sink, "add", count, {a, b}, y.tensor, y.access(), y.accumulate, "add");
   d.flops = static_cast<double>(count);
   sink.dispatch(std::move(d));
 }
 
 void copy(OpSink& sink, TensorId src, GradOut dst, uint64_t count) {
-  Dispatch d = dispatch_1d(sink, "copy", count, "copy");
-  d.push = graph::PushConstants::of(push::ElementwisePush{static_cast<uint32_t>(count), dst.accumulate});
-  d.bindings = {{src, Access::read}, {dst.tensor, dst.access()}};
-  sink.dispatch(std::move(d));
+  sink.dispatch(elementwise(sink, "copy", count, {src}, dst.tensor, dst.access(), dst.accumulate, "copy"));
 }
 
 }  // namespace vkres::ops

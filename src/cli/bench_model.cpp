@@ -51,11 +51,19 @@ std::map<std::string, double> kind_ms(const graph::Graph& g) {
   return ms;
 }
 
+double ms_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
 // Runs `one` (after a warm-up that compiles the pipelines) `steps` times and returns the median
-// wall milliseconds and each kind's median GPU milliseconds.
+// wall milliseconds and each kind's median GPU milliseconds. `built` is when building the graph began.
 template <class Run>
-ModelBenchPass time_pass(const graph::Graph& g, int steps, Run one) {
+ModelBenchPass time_pass(const graph::Graph& g, int steps, std::chrono::steady_clock::time_point built, Run one) {
   one();  // warm-up: lavapipe compiles each pipeline on its first dispatch
+  ModelBenchPass pass;
+  pass.start_ms = ms_since(built);
+  pass.planned_bytes = g.plan().total_bytes;
+  pass.lower_bound_bytes = g.plan().total_lower_bound;
   std::vector<double> wall, cpu;
   std::map<std::string, std::vector<double>> per_kind;
   for (int s = 0; s < steps; ++s) {
@@ -63,10 +71,9 @@ ModelBenchPass time_pass(const graph::Graph& g, int steps, Run one) {
     const double cpu_start = process_cpu_ms();
     one();
     cpu.push_back(process_cpu_ms() - cpu_start);
-    wall.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    wall.push_back(ms_since(start));
     for (const auto& [kind, ms] : kind_ms(g)) per_kind[kind].push_back(ms);
   }
-  ModelBenchPass pass;
   pass.wall_ms = median(wall);
   pass.cpu_ms = median(cpu);
   for (auto& [kind, v] : per_kind) pass.kind_ms[kind] = median(v);
@@ -83,17 +90,19 @@ ModelBench bench_model(vk::Context& ctx, const std::string& model, int batch, in
   const std::vector<int32_t> labels = nn::parity_labels(spec.config, batch);
   ModelBench result;
   {
+    const auto built = std::chrono::steady_clock::now();
     nn::TrainingStep train(state, batch, ops::SgdConfig{.momentum = 0.9f, .weight_decay = 1e-4f});
     train.set_batch(images, labels);
     train.set_profiling(true);
     // A tiny learning rate keeps the weights (and so the arithmetic) near the initialization.
-    result.train = time_pass(train.graph(), steps, [&] { train.step(1e-6f); });
+    result.train = time_pass(train.graph(), steps, built, [&] { train.step(1e-6f); });
   }
   {
+    const auto built = std::chrono::steady_clock::now();
     nn::EvalStep eval(state, batch);
     eval.set_batch(images, labels);
     eval.set_profiling(true);
-    result.eval = time_pass(eval.graph(), steps, [&] { eval.run(); });
+    result.eval = time_pass(eval.graph(), steps, built, [&] { eval.run(); });
   }
   return result;
 }
@@ -115,12 +124,25 @@ void print_model_bench(const ModelBench& b, const std::string& model, int batch,
     fmt::print("{:<18} {:>12.1f} {:>12.1f}\n", kind + " ms", t, e);
   }
   fmt::print("{:<18} {:>12.1f} {:>12.1f}\n", "sum of kinds ms", train_sum, eval_sum);
+  fmt::print("{:<18} {:>12.1f} {:>12.1f}\n", "start ms", b.train.start_ms, b.eval.start_ms);
+  constexpr double kMiB = 1 << 20;
+  fmt::print("{:<18} {:>12.1f} {:>12.1f}\n", "planned MiB", b.train.planned_bytes / kMiB, b.eval.planned_bytes / kMiB);
+  fmt::print("{:<18} {:>12.1f} {:>12.1f}\n", "lower bound MiB", b.train.lower_bound_bytes / kMiB,
+             b.eval.lower_bound_bytes / kMiB);
+  fmt::print("\n\"start\" is building the graph plus its first run (pipeline compilation included); the memory\n"
+             "figures are the graph's arenas (activations, gradients, momentum, scratch) against the most bytes\n"
+             "its tensors hold at once; the model's weights come on top.\n");
 }
 
 nlohmann::json model_bench_json(const ModelBench& b, int batch) {
   auto pass = [&](const ModelBenchPass& p) {
-    return nlohmann::json{{"wall_ms", p.wall_ms}, {"images_per_s", 1000.0 * batch / p.wall_ms}, {"cpu_ms", p.cpu_ms},
-                          {"kind_ms", p.kind_ms}};
+    return nlohmann::json{{"wall_ms", p.wall_ms},
+                          {"images_per_s", 1000.0 * batch / p.wall_ms},
+                          {"cpu_ms", p.cpu_ms},
+                          {"kind_ms", p.kind_ms},
+                          {"start_ms", p.start_ms},
+                          {"planned_bytes", p.planned_bytes},
+                          {"lower_bound_bytes", p.lower_bound_bytes}};
   };
   return {{"train", pass(b.train)}, {"eval", pass(b.eval)}};
 }

@@ -24,6 +24,11 @@ struct ModelBenchPass {
   double wall_ms = 0;                     // median host milliseconds of one step
   double cpu_ms = 0;                      // median process CPU milliseconds of one step
   std::map<std::string, double> kind_ms;  // median GPU milliseconds per kind of kernel
+  // Building the graph (memory plan, pipelines, recording) plus the first run, where drivers that
+  // compile on first dispatch (lavapipe) do so: what a start of `vkres train` waits for.
+  double start_ms = 0;
+  uint64_t planned_bytes = 0;      // the graph's memory plan (arenas), model weights not included
+  uint64_t lower_bound_bytes = 0;  // the most bytes its tensors ever hold at once
 };
 
 struct ModelBench {

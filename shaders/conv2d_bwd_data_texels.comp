@@ -55,20 +55,23 @@ void main() {
           const vec4 v = texelFetch(dy4, src[r] + co4);
           a[r] = ok[r] ? v : vec4(0.0);
         }
-        // One output channel at a time, in order, as conv2d_bwd_data.comp does.
+        // The tile's input channels of this tap for the four output channels: row k of b is co4 * 4 + k.
+        vec4 b[4][COL_TEXELS];
         [[unroll]] for (int k = 0; k < 4; ++k) {
           const int filter_tap = (co4 * 4 + k) * filter_texels + tap;
-          float b[TILE_COLS];
-          [[unroll]] for (int t = 0; t < COL_TEXELS; ++t) {
-            const vec4 v = texelFetch(w4, filter_tap + channel_texel[t]);
-            b[4 * t] = v.x;
-            b[4 * t + 1] = v.y;
-            b[4 * t + 2] = v.z;
-            b[4 * t + 3] = v.w;
-          }
-          [[unroll]] for (int r = 0; r < TILE_ROWS; ++r)
-            [[unroll]] for (int c = 0; c < TILE_COLS; ++c) acc[r][c] += a[r][k] * b[c];
+          [[unroll]] for (int t = 0; t < COL_TEXELS; ++t) b[k][t] = texelFetch(w4, filter_tap + channel_texel[t]);
         }
+        // Output channels in order, as conv2d_bwd_data.comp adds them, each accumulator visited once
+        // (see fma_tile4).
+        [[unroll]] for (int r = 0; r < TILE_ROWS; ++r)
+          [[unroll]] for (int c = 0; c < TILE_COLS; ++c) {
+            float s = acc[r][c];
+            s += a[r].x * b[0][c / 4][c % 4];
+            s += a[r].y * b[1][c / 4][c % 4];
+            s += a[r].z * b[2][c / 4][c % 4];
+            s += a[r].w * b[3][c / 4][c % 4];
+            acc[r][c] = s;
+          }
       }
     }
   }

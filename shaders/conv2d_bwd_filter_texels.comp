@@ -11,6 +11,7 @@ layout(std430, set = 0, binding = 2) writeonly buffer Partial { float partial[];
 
 const int ROW_TEXELS = TILE_ROWS / 4;
 const int COL_TEXELS = TILE_COLS / 4;
+const int PIXELS = 4;
 
 void main() {
   const int filter_size = pc.kh * pc.kw * pc.cin;
@@ -41,25 +42,38 @@ void main() {
   const int end = min(first + int(pc.chunk_pixels), pixels);
   ivec3 o = split_pixel(first, pc.oh, pc.ow);
   clear_tile();
-  for (int p = first; p < end; ++p) {
-    const int y0 = o.y * pc.stride_h - pc.pad_h, x0 = o.z * pc.stride_w - pc.pad_w;
-    const int window = ((o.x * pc.h + y0) * pc.w + x0) * cin4;  // may be negative; offsets fix it
-    vec4 a4[ROW_TEXELS], b4[COL_TEXELS];
-    [[unroll]] for (int t = 0; t < ROW_TEXELS; ++t) a4[t] = texelFetch(dy4, p * cout4 + channel_texel[t]);
-    [[unroll]] for (int t = 0; t < COL_TEXELS; ++t) {
-      const bool ok = inside(y0 + tap_y[t], x0 + tap_x[t], pc.h, pc.w);
-      const vec4 v = texelFetch(x4, ok ? window + tap_offset[t] : 0);
-      b4[t] = ok ? v : vec4(0.0);
+  // Up to PIXELS pixels per step, in order: each accumulator takes their products in a row (see
+  // fma_tile4), and a short step finishes the chunk.
+  for (int p = first; p < end; p += PIXELS) {
+    vec4 a4[PIXELS][ROW_TEXELS], b4[PIXELS][COL_TEXELS];
+    [[unroll]] for (int q = 0; q < PIXELS; ++q) {
+      const bool pixel_ok = p + q < end;
+      const int y0 = o.y * pc.stride_h - pc.pad_h, x0 = o.z * pc.stride_w - pc.pad_w;
+      const int window = ((o.x * pc.h + y0) * pc.w + x0) * cin4;  // may be negative; offsets fix it
+      [[unroll]] for (int t = 0; t < ROW_TEXELS; ++t) {
+        const vec4 v = texelFetch(dy4, pixel_ok ? (p + q) * cout4 + channel_texel[t] : 0);
+        a4[q][t] = pixel_ok ? v : vec4(0.0);
+      }
+      [[unroll]] for (int t = 0; t < COL_TEXELS; ++t) {
+        const bool ok = pixel_ok && inside(y0 + tap_y[t], x0 + tap_x[t], pc.h, pc.w);
+        const vec4 v = texelFetch(x4, ok ? window + tap_offset[t] : 0);
+        b4[q][t] = ok ? v : vec4(0.0);
+      }
+      // Next pixel, without divisions.
+      o.z += 1;
+      const bool next_row = o.z == pc.ow;
+      o.z = next_row ? 0 : o.z;
+      o.y += next_row ? 1 : 0;
+      const bool next_image = o.y == pc.oh;
+      o.y = next_image ? 0 : o.y;
+      o.x += next_image ? 1 : 0;
     }
     [[unroll]] for (int r = 0; r < TILE_ROWS; ++r)
-      [[unroll]] for (int c = 0; c < TILE_COLS; ++c) acc[r][c] += a4[r / 4][r % 4] * b4[c / 4][c % 4];
-    o.z += 1;
-    const bool next_row = o.z == pc.ow;
-    o.z = next_row ? 0 : o.z;
-    o.y += next_row ? 1 : 0;
-    const bool next_image = o.y == pc.oh;
-    o.y = next_image ? 0 : o.y;
-    o.x += next_image ? 1 : 0;
+      [[unroll]] for (int c = 0; c < TILE_COLS; ++c) {
+        float s = acc[r][c];
+        [[unroll]] for (int q = 0; q < PIXELS; ++q) s += a4[q][r / 4][r % 4] * b4[q][c / 4][c % 4];
+        acc[r][c] = s;
+      }
   }
 
   const int base = (chunk * pc.cout + co0) * filter_size + j0;

@@ -42,11 +42,19 @@ void fma_tile(float a[TILE_ROWS], float b[TILE_COLS]) {
 }
 
 // The same multiply-adds in the same order as four calls of fma_tile, one per component: the texel
-// variants (four channels per load) give bit-identical results to the storage ones.
+// variants (four channels per load) give bit-identical results to the storage ones. Each
+// accumulator takes its four products in a row: with far more accumulators than registers, every
+// visit is a load and a store, and this order visits each once instead of four times.
 void fma_tile4(vec4 a[TILE_ROWS], vec4 b[TILE_COLS]) {
-  [[unroll]] for (int k = 0; k < 4; ++k)
-    [[unroll]] for (int r = 0; r < TILE_ROWS; ++r)
-      [[unroll]] for (int c = 0; c < TILE_COLS; ++c) acc[r][c] += a[r][k] * b[c][k];
+  [[unroll]] for (int r = 0; r < TILE_ROWS; ++r)
+    [[unroll]] for (int c = 0; c < TILE_COLS; ++c) {
+      float s = acc[r][c];
+      s += a[r].x * b[c].x;
+      s += a[r].y * b[c].y;
+      s += a[r].z * b[c].z;
+      s += a[r].w * b[c].w;
+      acc[r][c] = s;
+    }
 }
 
 // (image, row, column) of pixel p of an [n][rows][cols] grid.

@@ -68,19 +68,28 @@ RecordedCommands::RecordedCommands(vk::Context& ctx, const std::vector<Dispatch>
   for (const Dispatch& d : dispatches)
     for (const Binding& b : d.bindings) ++(is_texels(b.view) ? counts.texel_buffers : counts.storage_buffers);
   const bool timestamps = options.profiling && ctx_.limits().timestamps;
-  create_pools(dispatches.size(), counts, timestamps);
+  // Submissions of at most max_dispatches_per_submit dispatches each (one when there is no limit).
+  const size_t per_submit = ctx_.limits().max_dispatches_per_submit ? ctx_.limits().max_dispatches_per_submit
+                                                                    : std::max<size_t>(1, dispatches.size());
+  for (size_t first = 0; first < std::max<size_t>(1, dispatches.size()); first += per_submit) first_dispatch_.push_back(first);
+  first_dispatch_.push_back(dispatches.size());
+  for (const Dispatch& d : dispatches) labels_.push_back(d.label);
+  create_pools(dispatches.size(), counts, timestamps, first_dispatch_.size() - 1);
   record(dispatches, resolved, timestamps);
 }
 
 RecordedCommands::~RecordedCommands() {
   VkDevice dev = ctx_.device();
-  if (command_buffer_) vkFreeCommandBuffers(dev, ctx_.command_pool(), 1, &command_buffer_);
+  if (!command_buffers_.empty())
+    vkFreeCommandBuffers(dev, ctx_.command_pool(), static_cast<uint32_t>(command_buffers_.size()),
+                         command_buffers_.data());
   if (descriptor_pool_) vkDestroyDescriptorPool(dev, descriptor_pool_, nullptr);
   for (auto& [key, view] : texel_views_) vkDestroyBufferView(dev, view, nullptr);
   if (query_pool_) vkDestroyQueryPool(dev, query_pool_, nullptr);
 }
 
-void RecordedCommands::create_pools(size_t dispatch_count, DescriptorCounts counts, bool timestamps) {
+void RecordedCommands::create_pools(size_t dispatch_count, DescriptorCounts counts, bool timestamps,
+                                    size_t submissions) {
   VkDevice dev = ctx_.device();
   const VkDescriptorPoolSize sizes[] = {
       {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, std::max<uint32_t>(1, counts.storage_buffers)},
@@ -101,8 +110,10 @@ void RecordedCommands::create_pools(size_t dispatch_count, DescriptorCounts coun
   VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
   ai.commandPool = ctx_.command_pool();
   ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-  ai.commandBufferCount = 1;
-  check_vk(vkAllocateCommandBuffers(dev, &ai, &command_buffer_), "vkAllocateCommandBuffers");
+  ai.commandBufferCount = static_cast<uint32_t>(submissions);
+  std::vector<VkCommandBuffer> buffers(submissions);
+  check_vk(vkAllocateCommandBuffers(dev, &ai, buffers.data()), "vkAllocateCommandBuffers");
+  command_buffers_ = std::move(buffers);
 }
 
 VkBufferView RecordedCommands::texel_view(const BufferRange& range, View view, const std::string& label) {
@@ -161,49 +172,71 @@ VkDescriptorSet RecordedCommands::write_descriptor_set(const vk::Pipeline& p, co
 
 void RecordedCommands::record(const std::vector<Dispatch>& dispatches, const ResolvedBindings& resolved,
                               bool timestamps) {
-  VkCommandBuffer cb = command_buffer_;
-  VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-  check_vk(vkBeginCommandBuffer(cb, &bi), "vkBeginCommandBuffer");
-  // Start: the previous replay's shader writes and any transfers (staged uploads) come first.
-  memory_barrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
-                 VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-                 VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
-  if (timestamps) {
-    vkCmdResetQueryPool(cb, query_pool_, 0, static_cast<uint32_t>(dispatches.size() + 1));
-    vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, query_pool_, 0);
-  }
-
-  for (size_t i = 0; i < dispatches.size(); ++i) {
-    const Dispatch& d = dispatches[i];
-    uint32_t texel_bindings = 0;
-    for (size_t b = 0; b < d.bindings.size(); ++b) {
-      if (!is_texels(d.bindings[b].view)) continue;
-      VKRES_ASSERT(!writes(d.bindings[b].access), d.label + ": a texel-buffer binding is read-only");
-      texel_bindings |= 1u << b;
+  for (size_t c = 0; c < command_buffers_.size(); ++c) {
+    VkCommandBuffer cb = command_buffers_[c];
+    VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+    check_vk(vkBeginCommandBuffer(cb, &bi), "vkBeginCommandBuffer");
+    // Start: the previous submission's (or replay's) shader writes and any transfers (staged
+    // uploads) come first.
+    memory_barrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                   VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                   VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+    if (timestamps && c == 0) {
+      vkCmdResetQueryPool(cb, query_pool_, 0, static_cast<uint32_t>(dispatches.size() + 1));
+      vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, query_pool_, 0);
     }
-    const vk::Pipeline& p = ctx_.pipelines().get(
-        {d.kernel, d.spec, static_cast<uint32_t>(d.bindings.size()), d.push.size, texel_bindings});
-    VkDescriptorSet set = write_descriptor_set(p, d, resolved[i]);
-    if (barrier_before_[i]) {
-      // Some dispatch since the last barrier wrote what this one touches, or read what it writes.
-      memory_barrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_SHADER_READ_BIT,
-                     VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
-    }
-    vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, p.pipeline);
-    vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, p.layout, 0, 1, &set, 0, nullptr);
-    if (d.push.size) vkCmdPushConstants(cb, p.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, d.push.size, d.push.bytes.data());
-    vkCmdDispatch(cb, d.groups[0], d.groups[1], d.groups[2]);
-    if (timestamps)
-      vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, query_pool_, static_cast<uint32_t>(i + 1));
+    for (size_t i = first_dispatch_[c]; i < first_dispatch_[c + 1]; ++i) record_dispatch(cb, dispatches[i], i, resolved[i], timestamps);
+    // End: results become visible to host reads and to transfers (staged downloads).
+    memory_barrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
+                   VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                   VK_ACCESS_HOST_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT);
+    check_vk(vkEndCommandBuffer(cb), "vkEndCommandBuffer");
   }
-  // End: results become visible to host reads and to transfers (staged downloads).
-  memory_barrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
-                 VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
-                 VK_ACCESS_HOST_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT);
-  check_vk(vkEndCommandBuffer(cb), "vkEndCommandBuffer");
 }
 
-void RecordedCommands::run() { ctx_.submit_and_wait(std::span<const VkCommandBuffer>(&command_buffer_, 1)); }
+void RecordedCommands::record_dispatch(VkCommandBuffer cb, const Dispatch& d, size_t i,
+                                       const std::vector<BufferRange>& ranges, bool timestamps) {
+  uint32_t texel_bindings = 0;
+  for (size_t b = 0; b < d.bindings.size(); ++b) {
+    if (!is_texels(d.bindings[b].view)) continue;
+    VKRES_ASSERT(!writes(d.bindings[b].access), d.label + ": a texel-buffer binding is read-only");
+    texel_bindings |= 1u << b;
+  }
+  const vk::Pipeline& p =
+      ctx_.pipelines().get({d.kernel, d.spec, static_cast<uint32_t>(d.bindings.size()), d.push.size, texel_bindings});
+  VkDescriptorSet set = write_descriptor_set(p, d, ranges);
+  if (barrier_before_[i]) {
+    // Some dispatch since the last barrier wrote what this one touches, or read what it writes.
+    memory_barrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_SHADER_READ_BIT,
+                   VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+  }
+  vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, p.pipeline);
+  vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, p.layout, 0, 1, &set, 0, nullptr);
+  if (d.push.size) vkCmdPushConstants(cb, p.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, d.push.size, d.push.bytes.data());
+  vkCmdDispatch(cb, d.groups[0], d.groups[1], d.groups[2]);
+  if (timestamps)
+    vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, query_pool_, static_cast<uint32_t>(i + 1));
+}
+
+void RecordedCommands::run() {
+  for (size_t c = 0; c < command_buffers_.size(); ++c) {
+    try {
+      ctx_.submit_and_wait(std::span<const VkCommandBuffer>(&command_buffers_[c], 1));
+    } catch (const Error& e) {
+      if (e.result() != VK_ERROR_DEVICE_LOST) throw;
+      const size_t first = first_dispatch_[c], end = first_dispatch_[c + 1];
+      const std::string ops =
+          first < end ? fmt::format("dispatches {}-{} of {}, from '{}' to '{}'", first + 1, end, labels_.size(),
+                                    labels_[first], labels_[end - 1])
+                      : std::string("an empty submission");
+      throw Error(fmt::format("the GPU was lost (VK_ERROR_DEVICE_LOST) in submission {} of {}: {}", c + 1,
+                              command_buffers_.size(), ops),
+                  "the driver reset the device, often its watchdog on a long submission: set VKRES_SUBMIT_DISPATCHES "
+                  "to fewer dispatches per submission (the android-baseline-2022 limits use 32); files already "
+                  "written are intact");
+    }
+  }
+}
 
 size_t RecordedCommands::barrier_count() const {
   return static_cast<size_t>(std::count(barrier_before_.begin(), barrier_before_.end(), true));

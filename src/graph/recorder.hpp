@@ -46,7 +46,10 @@ class RecordedCommands {
   RecordedCommands(const RecordedCommands&) = delete;
   RecordedCommands& operator=(const RecordedCommands&) = delete;
 
+  // Submits the recorded command buffers in order, waiting for each. A lost device becomes an Error
+  // that names the dispatches of the submission that was running.
   void run();
+  size_t submission_count() const { return command_buffers_.size(); }
   // GPU milliseconds of each dispatch in the last run (empty without profiling or timestamps).
   std::vector<double> dispatch_ms() const;
   size_t barrier_count() const;
@@ -59,19 +62,24 @@ class RecordedCommands {
     uint32_t storage_buffers = 0;
     uint32_t texel_buffers = 0;
   };
-  void create_pools(size_t dispatch_count, DescriptorCounts counts, bool timestamps);
+  void create_pools(size_t dispatch_count, DescriptorCounts counts, bool timestamps, size_t submissions);
   VkDescriptorSet write_descriptor_set(const vk::Pipeline& p, const Dispatch& d, const std::vector<BufferRange>& ranges);
   // One view per distinct (range, format), created on first use and kept until destruction.
   VkBufferView texel_view(const BufferRange& range, View view, const std::string& label);
   void record(const std::vector<Dispatch>& dispatches, const std::vector<std::vector<BufferRange>>& resolved,
               bool timestamps);
+  void record_dispatch(VkCommandBuffer cb, const Dispatch& d, size_t index, const std::vector<BufferRange>& ranges,
+                       bool timestamps);
 
   vk::Context& ctx_;
   size_t dispatch_count_ = 0;
   std::vector<bool> barrier_before_;
   VkDescriptorPool descriptor_pool_ = VK_NULL_HANDLE;
   std::map<std::tuple<VkBuffer, VkDeviceSize, VkDeviceSize, View>, VkBufferView> texel_views_;
-  VkCommandBuffer command_buffer_ = VK_NULL_HANDLE;
+  // One command buffer per submission; submission i runs dispatches [first_dispatch_[i], first_dispatch_[i + 1]).
+  std::vector<VkCommandBuffer> command_buffers_;
+  std::vector<size_t> first_dispatch_;
+  std::vector<std::string> labels_;
   VkQueryPool query_pool_ = VK_NULL_HANDLE;
 };
 

@@ -43,10 +43,16 @@ std::atomic<uint32_t> g_validation_messages{0};
 VkBool32 VKAPI_PTR on_debug_message(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
                                     VkDebugUtilsMessageTypeFlagsEXT, const VkDebugUtilsMessengerCallbackDataEXT* data,
                                     void*) {
-  if (severity >= VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT) {
-    g_validation_messages.fetch_add(1);
-    log::write(log::Level::error, fmt::format("validation: {}", data->pMessage ? data->pMessage : "?"));
+  if (severity < VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT) return VK_FALSE;
+  const char* text = data->pMessage ? data->pMessage : "?";
+  // The loader reports drivers it could not load (another architecture's ICD files from a
+  // multiarch install, a removed driver): about the machine, not about our use of Vulkan.
+  if (data->pMessageIdName && std::strcmp(data->pMessageIdName, "Loader Message") == 0) {
+    log::debug("Vulkan loader: {}", text);
+    return VK_FALSE;
   }
+  g_validation_messages.fetch_add(1);
+  log::write(log::Level::error, fmt::format("validation: {}", text));
   return VK_FALSE;
 }
 
@@ -62,6 +68,15 @@ ContextOptions ContextOptions::from_environment() {
   }
   if (const char* v = std::getenv("VKRES_VALIDATION")) o.validation = parse_validation(v);
   if (const char* l = std::getenv("VKRES_LIMITS")) o.limits = parse_limits_profile(l, "VKRES_LIMITS");
+  if (const char* n = std::getenv("VKRES_SUBMIT_DISPATCHES"); n && *n) {
+    char* end = nullptr;
+    const unsigned long v = std::strtoul(n, &end, 10);
+    if (*end || v > UINT32_MAX || n[0] == '-')
+      throw Error(fmt::format("VKRES_SUBMIT_DISPATCHES: '{}' is not a dispatch count", n),
+                  "give the most dispatches per queue submission, or 0 for no limit");
+    o.max_dispatches_per_submit = static_cast<uint32_t>(v);
+  }
+  if (const char* n = std::getenv("VKRES_INJECT_DEVICE_LOST"); n && *n) o.inject_device_lost_at = std::strtoull(n, nullptr, 10);
   return o;
 }
 
@@ -136,6 +151,8 @@ Context::Context(const ContextOptions& options) : profile_(options.limits) {
   info_ = devices[choice.chosen];
   passed_over_ = choice.passed_over;
   limits_ = apply_profile(info_.limits, options.limits);
+  if (options.max_dispatches_per_submit) limits_.max_dispatches_per_submit = *options.max_dispatches_per_submit;
+  inject_device_lost_at_ = options.inject_device_lost_at;
 
   float priority = 1.0f;
   VkDeviceQueueCreateInfo q{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};
@@ -208,6 +225,7 @@ void Context::submit_and_wait(std::span<const VkCommandBuffer> recorded) {
   check_vk(vkQueueSubmit(queue_, 1, &si, fence_), "vkQueueSubmit");
   VkResult r = vkWaitForFences(device_, 1, &fence_, VK_TRUE, UINT64_MAX);
   vkResetFences(device_, 1, &fence_);
+  if (++submissions_ == inject_device_lost_at_ && r == VK_SUCCESS) r = VK_ERROR_DEVICE_LOST;
   check_vk(r, "waiting for the GPU", r == VK_ERROR_DEVICE_LOST ? "the driver reset the GPU" : "");
 }
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -26,10 +27,15 @@ struct ContextOptions {
   std::string device_source = "--device";
   Validation validation = Validation::off;
   LimitsProfile limits = LimitsProfile::native;
+  // Overrides DeviceLimits::max_dispatches_per_submit when set (VKRES_SUBMIT_DISPATCHES; 0 = no limit).
+  std::optional<uint32_t> max_dispatches_per_submit;
+  // Fault injection for tests (VKRES_INJECT_DEVICE_LOST=N): the N-th queue submission reports
+  // VK_ERROR_DEVICE_LOST, which no CPU driver can be made to do. 0: never.
+  uint64_t inject_device_lost_at = 0;
   std::filesystem::path cache_dir = default_cache_dir();  // empty: no persisted pipeline cache
 
-  // Fills device, validation and limits from VKRES_DEVICE, VKRES_VALIDATION (0/1/sync) and
-  // VKRES_LIMITS; explicit flags applied afterwards override them.
+  // Fills device, validation, limits and the submission size from VKRES_DEVICE, VKRES_VALIDATION
+  // (0/1/sync), VKRES_LIMITS and VKRES_SUBMIT_DISPATCHES; explicit flags applied afterwards override them.
   static ContextOptions from_environment();
 };
 
@@ -104,6 +110,8 @@ class Context {
   VkQueue queue_ = VK_NULL_HANDLE;
   VkCommandPool command_pool_ = VK_NULL_HANDLE;
   VkFence fence_ = VK_NULL_HANDLE;
+  uint64_t submissions_ = 0;
+  uint64_t inject_device_lost_at_ = 0;
   std::unique_ptr<MemoryPool> device_pool_;
   std::unique_ptr<MemoryPool> staging_pool_;
   std::unique_ptr<PipelineCache> pipeline_cache_;

@@ -92,6 +92,9 @@ DeviceLimits apply_profile(DeviceLimits d, LimitsProfile profile) {
   d.subgroup_basic_compute = d.subgroup_arithmetic = d.subgroup_shuffle = false;
   d.shader_float16 = d.storage_buffer_16bit = false;
   d.timestamps = false;
+  // A few dozen dispatches (a ResNet block's forward or backward) per submission keeps each one
+  // well below the couple of seconds after which phone drivers reset the GPU.
+  d.max_dispatches_per_submit = d.max_dispatches_per_submit ? std::min<uint32_t>(d.max_dispatches_per_submit, 32) : 32;
   return d;
 }
 

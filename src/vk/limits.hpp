@@ -33,6 +33,10 @@ struct DeviceLimits {
   bool storage_buffer_16bit = false;
   bool timestamps = false;               // compute-queue timestamps usable
   float timestamp_period_ns = 0;
+  // Not a Vulkan limit: the most dispatches one queue submission may hold (0: no limit). Mobile
+  // drivers' watchdogs reset the GPU when one submission runs too long, so recorded steps are cut
+  // into several submissions where this is set (the android profile; VKRES_SUBMIT_DISPATCHES).
+  uint32_t max_dispatches_per_submit = 0;
 };
 
 enum class LimitsProfile { native, android_baseline_2022 };

@@ -123,5 +123,33 @@ else
   echo "FAIL diverging run: rc=$rc"; echo "$out" | head; failures=$((failures + 1))
 fi
 
+# Steps cut into several queue submissions (phones' watchdogs) compute the very same tensors.
+expect_ok "train 5 steps in submissions of 7 dispatches" "checkpoint-00000005" \
+  env VKRES_SUBMIT_DISPATCHES=7 "$vkres" train "${tiny[@]}" --max-steps 5 --out "$work/cut"
+if [[ $(hash_of "$work/whole/checkpoint-00000005.safetensors") == $(hash_of "$work/cut/checkpoint-00000005.safetensors") ]]; then
+  passed=$((passed + 1))
+else
+  echo "FAIL a run in short submissions differs from the one in whole steps"
+  failures=$((failures + 1))
+fi
+expect_error "a bad submission size" 1 "VKRES_SUBMIT_DISPATCHES: 'many' is not a dispatch count" \
+  env VKRES_SUBMIT_DISPATCHES=many "$vkres" train "${tiny[@]}" --max-steps 1 --out "$work/many"
+# The smallest devices we promise to run on (32 dispatches per submission among their limits).
+expect_ok "train under the android-baseline-2022 limits" "checkpoint-00000003" \
+  "$vkres" train "${tiny[@]}" --max-steps 3 --limits android-baseline-2022 --out "$work/android"
+
+# A lost device (injected: no CPU driver can lose itself) names the submission's dispatches, exits 1
+# and leaves the checkpoints already written loadable.
+out=$(env VKRES_SUBMIT_DISPATCHES=16 VKRES_INJECT_DEVICE_LOST=120 "$vkres" train "${tiny[@]}" --max-steps 12 \
+  --save-every 2 --no-eval --out "$work/lost" 2>&1)
+rc=$?
+last=$(ls "$work/lost"/checkpoint-*.safetensors 2>/dev/null | tail -1)
+if [[ $rc -eq 1 ]] && grep -Eq "GPU was lost \(VK_ERROR_DEVICE_LOST\) in submission [0-9]+ of [0-9]+: dispatches [0-9]+-[0-9]+ of [0-9]+, from '.+' to '.+'" <<<"$out" \
+   && [[ -n $last ]] && "$vkres" eval --checkpoint "$last" --data synthetic:12,5 > /dev/null 2>&1; then
+  passed=$((passed + 1))
+else
+  echo "FAIL lost device: rc=$rc, last checkpoint '${last}'"; echo "$out" | tail -3; failures=$((failures + 1))
+fi
+
 echo "check_train: $passed passed, $failures failed"
 exit $((failures > 0))

@@ -68,11 +68,13 @@ RecordedCommands::RecordedCommands(vk::Context& ctx, const std::vector<Dispatch>
   for (const Dispatch& d : dispatches)
     for (const Binding& b : d.bindings) ++(is_texels(b.view) ? counts.texel_buffers : counts.storage_buffers);
   const bool timestamps = options.profiling && ctx_.limits().timestamps;
-  // Submissions of at most max_dispatches_per_submit dispatches each (one when there is no limit).
-  const size_t per_submit = ctx_.limits().max_dispatches_per_submit ? ctx_.limits().max_dispatches_per_submit
-                                                                    : std::max<size_t>(1, dispatches.size());
-  for (size_t first = 0; first < std::max<size_t>(1, dispatches.size()); first += per_submit) first_dispatch_.push_back(first);
-  first_dispatch_.push_back(dispatches.size());
+  // Submissions of at most max_dispatches_per_submit dispatches each (one when there is no limit;
+  // one, empty, when there are no dispatches).
+  const size_t count = dispatches.size();
+  const uint32_t limit = ctx_.limits().max_dispatches_per_submit;
+  const size_t per_submit = limit ? limit : std::max<size_t>(1, count);
+  for (size_t first = 0; first < std::max<size_t>(1, count); first += per_submit) first_dispatch_.push_back(first);
+  first_dispatch_.push_back(count);
   for (const Dispatch& d : dispatches) labels_.push_back(d.label);
   create_pools(dispatches.size(), counts, timestamps, first_dispatch_.size() - 1);
   record(dispatches, resolved, timestamps);

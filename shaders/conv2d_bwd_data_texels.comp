@@ -1,7 +1,8 @@
 #version 450
 // conv2d_bwd_data.comp with dy and the weights read through rgba32f texel buffers (cin and cout
-// multiples of 4): four output channels of dy per load, and per output channel the tile's 16 input
-// channels of one tap in four loads. Same tiling, same order of multiply-adds, same results.
+// multiples of 4, and so is TILE_COLS): four output channels of dy per load, and per output
+// channel the tile's TILE_COLS input channels of one tap in TILE_COLS / 4 loads. Same tiling, same
+// order of multiply-adds, same results.
 #include "conv2d_common.glsl"
 layout(set = 0, binding = 0) uniform samplerBuffer dy4;  // [n][oh][ow][cout / 4]
 layout(set = 0, binding = 1) uniform samplerBuffer w4;   // [cout][kh][kw][cin / 4]

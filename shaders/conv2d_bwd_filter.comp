@@ -5,7 +5,6 @@
 // GEMM rows are output channels; columns are flattened filter positions j = (ky*kw + kx)*cin + ci,
 // so a small cin still fills a tile. Each invocation owns one tile of one chunk and walks the
 // chunk's pixels in order; conv2d_sum_chunks adds the chunks up in a fixed order.
-#define TILE_COLS 32  // kFilterTileCols in src/ops/conv2d.cpp
 #include "conv2d_common.glsl"
 layout(std430, set = 0, binding = 0) readonly buffer X { float x[]; };
 layout(std430, set = 0, binding = 1) readonly buffer DY { float dy[]; };

@@ -1,9 +1,8 @@
 #version 450
 // conv2d_bwd_filter.comp with x and dy read through rgba32f texel buffers (cin and cout multiples
-// of 4): per pixel, the tile's 16 output channels of dy in four loads and its 32 filter positions
-// in eight (four consecutive positions are four channels of one tap). Same tiling, same order of
-// multiply-adds, same results.
-#define TILE_COLS 32  // kFilterTileCols in src/ops/conv2d.cpp
+// of 4, and so are both tile sides): per pixel, the tile's TILE_ROWS output channels of dy in
+// TILE_ROWS / 4 loads and its TILE_COLS filter positions in TILE_COLS / 4 (four consecutive
+// positions are four channels of one tap). Same tiling, same order of multiply-adds, same results.
 #include "conv2d_common.glsl"
 layout(set = 0, binding = 0) uniform samplerBuffer x4;   // [n][h][w][cin / 4]
 layout(set = 0, binding = 1) uniform samplerBuffer dy4;  // [n][oh][ow][cout / 4]

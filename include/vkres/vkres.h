@@ -84,10 +84,13 @@ VKRES_API const char* vkres_last_error(void);
  *                   preferred one (discrete > integrated > virtual > CPU).
  *   limits_profile  NULL or "" for the device's own limits, or "android-baseline-2022" to clamp
  *                   them to that profile (VKRES_LIMITS when NULL).
- *   cache_dir       directory for the persistent pipeline cache (created if needed; on Android,
- *                   Context.getCacheDir()); NULL: VKRES_CACHE_DIR, $XDG_CACHE_HOME/vkres or
- *                   ~/.cache/vkres; "": no cache on disk.
- * VKRES_VALIDATION=1 in the environment turns on the Khronos validation layer. */
+ *   cache_dir       directory for the persistent pipeline cache and the tuned kernel choices
+ *                   (created if needed; on Android, Context.getCacheDir()); NULL: VKRES_CACHE_DIR,
+ *                   $XDG_CACHE_HOME/vkres or ~/.cache/vkres; "": no cache on disk.
+ * VKRES_VALIDATION=1 in the environment turns on the Khronos validation layer.
+ * Creating a trainer, or evaluating at a new batch size, first times the convolution variants on
+ * the model's shapes that the cache directory holds no choice for (once per device and shape, as
+ * `vkres tune` does ahead of time); VKRES_TUNE=cached or off skips that. Results never depend on it. */
 VKRES_API vkres_status vkres_device_open(int index, const char* limits_profile, const char* cache_dir,
                                          vkres_device** out_device);
 /* Drops this handle; the device closes (writing the pipeline cache) once no model or trainer uses it. */

@@ -22,12 +22,11 @@
 
 layout(push_constant) uniform PushBlock { Conv2dPush pc; };
 
-// Keep in sync with kTileRows / kTileCols in src/ops/conv2d.cpp; a kernel may define TILE_COLS first
-// (conv2d_bwd_filter: kFilterTileCols).
-#define TILE_ROWS 16
-#ifndef TILE_COLS
-#define TILE_COLS 16
-#endif
+// The tile is specialization constants 1 and 2, chosen per layer shape by src/ops/conv2d.cpp (the
+// autotuner's variants, src/tune); the defaults are only what an unspecialized pipeline would get.
+// Arrays sized by them are unrolled after specialization like literal sizes.
+layout(constant_id = 1) const int TILE_ROWS = 16;
+layout(constant_id = 2) const int TILE_COLS = 16;
 
 float acc[TILE_ROWS][TILE_COLS];
 

@@ -44,6 +44,10 @@ class DeviceLock {
   std::unique_lock<std::recursive_mutex> lock_;
 };
 
+// Before a graph is built at `batch`: the device's tuned kernels for `spec`'s convolutions, the
+// missing ones tuned first (VKRES_TUNE: auto by default, cached or off; see `vkres tune`).
+void tune_for(vk::Context& ctx, const nn::ModelSpec& spec, int batch, bool training);
+
 struct Trainer;
 
 struct Model {

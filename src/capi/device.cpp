@@ -3,6 +3,17 @@
 #include <fmt/format.h>
 
 #include "capi/capi_internal.hpp"
+#include "tune/autotuner.hpp"
+
+namespace vkres::capi {
+
+void tune_for(vk::Context& ctx, const nn::ModelSpec& spec, int batch, bool training) {
+  const tune::Mode mode = with_status(VKRES_ERROR_INVALID_ARGUMENT,
+                                      [] { return tune::mode_from_environment(tune::Mode::automatic); });
+  tune::prepare(ctx, tune::conv_jobs(spec, batch, training), mode);
+}
+
+}  // namespace vkres::capi
 
 using namespace vkres;
 using capi::guarded;

@@ -19,6 +19,7 @@ nn::EvalStep& eval_step_for(Model& model, int n) {
     std::rotate(it, it + 1, steps.end());  // most recently used last
     return *steps.back();
   }
+  tune_for(*model.device->context, model.spec, n, false);
   auto step = std::make_unique<nn::EvalStep>(*model.state, n);
   step->compile();  // a batch the device cannot hold fails here, before it is kept
   if (steps.size() == Model::kEvalSteps) steps.erase(steps.begin());

@@ -89,6 +89,7 @@ vkres_status vkres_trainer_create(vkres_model* model, int batch_size, float lr, 
     sgd.dampening = 0;
     sgd.weight_decay = weight_decay;
     sgd.nesterov = false;
+    capi::tune_for(*m.device->context, m.spec, batch_size, true);
     auto step = std::make_unique<nn::TrainingStep>(*m.state, batch_size, sgd);
     step->compile();  // a batch the device cannot hold fails here
     const bool restored = m.pending_momentum && step->uses_momentum();

@@ -21,7 +21,7 @@ namespace vkres::cli {
 namespace {
 
 constexpr const char* kHelp = R"(usage: vkres bench --ops [--batch N] [--repeat N] [--json] [--device N|NAME] [--limits PROFILE]
-       vkres bench --model NAME [--batch N] [--steps N] [--json] [--device N|NAME] [--limits PROFILE]
+       vkres bench --model NAME [--batch N] [--steps N] [--json] [--tune MODE] [--device N|NAME] [--limits PROFILE]
 
 --ops     time each kernel (forward and backward) on the ResNet-20 layer shapes at --batch (128),
           printing ms and GFLOP/s per kernel next to this device's measured FMA peak and copy
@@ -33,6 +33,8 @@ constexpr const char* kHelp = R"(usage: vkres bench --ops [--batch N] [--repeat 
           kind of kernel (conv forward, data gradient, filter gradient, batch norm, relu, add,
           other) from per-dispatch timestamps.
 --steps   timed steps of --model after one warm-up (default 3); medians are reported.
+--tune    auto (default), cached or off: the tuned convolution variants --model runs with (see
+          'vkres tune --help'); --ops always times the default variants.
 Times come from GPU timestamps where the device has them, else from the host clock around each
 submit (which then includes the submit overhead). "cpu ms" is the process's CPU time per run: on a
 CPU driver (lavapipe) the work done, however busy the cores are with other processes.
@@ -119,6 +121,7 @@ Peak measure_peak(vk::Context& ctx, int repeat, bool timestamps) {
 int bench_command(const std::vector<std::string>& argv) {
   std::set<std::string> options = kDeviceOptions;
   options.insert({"--batch", "--repeat", "--model", "--steps", "--filter"});
+  options.insert(kTuneOptions.begin(), kTuneOptions.end());
   Args args("bench", argv, {"--ops", "--json", "--help"}, options);
   if (args.has("--help")) {
     std::fputs(kHelp, stdout);
@@ -134,6 +137,7 @@ int bench_command(const std::vector<std::string>& argv) {
   if (args.given("--model")) {
     const std::string model = args.get("--model");
     const int steps = static_cast<int>(args.get_int("--steps", 3, 1, 1000));
+    apply_tuning(ctx, tune_mode(args), nn::describe_model(nn::parse_model(model)), batch, true);
     const ModelBench b = bench_model(ctx, model, batch, steps);
     if (json)
       fmt::print("{}\n", model_bench_json(b, batch).dump(2));

@@ -38,6 +38,8 @@ per-class accuracy and images/s. The model and normalization come from the check
   --json              print the results as one JSON object
   --save-logits FILE  also write the normalized images (NHWC), labels and logits as safetensors
   --device N|NAME     --limits PROFILE    as for 'vkres devices'
+  --tune MODE         auto (default: tune this model's convolutions on first use), cached or off;
+                      see 'vkres tune --help'
 )";
 
 }  // namespace
@@ -47,6 +49,7 @@ int eval_command(const std::vector<std::string>& argv) {
                                    "--batch", "--limit", "--workers", "--save-logits"};
   options.insert(kModelOptions.begin(), kModelOptions.end());
   options.insert(kDeviceOptions.begin(), kDeviceOptions.end());
+  options.insert(kTuneOptions.begin(), kTuneOptions.end());
   Args args("eval", argv, {"--help", "--json"}, options);
   if (args.has("--help")) {
     std::fputs(kHelp, stdout);
@@ -88,6 +91,7 @@ int eval_command(const std::vector<std::string>& argv) {
   norm.mean = args.get_triple("--mean", norm.mean, -1e3, 1e3);
   norm.std = args.get_triple("--std", norm.std, 1e-6, 1e3);
 
+  const tune::Mode tuning = tune_mode(args);
   vk::Context ctx(context_options(args));
   nn::ModelState state(ctx, nn::describe_model(model));
   const ckpt::LoadReport report = ckpt::load_model_state(state, file);
@@ -97,6 +101,7 @@ int eval_command(const std::vector<std::string>& argv) {
   if (!report.defaulted.empty())
     std::fprintf(stderr, "vkres: note: %s has no num_batches_tracked; counting from 0\n", path.string().c_str());
 
+  apply_tuning(ctx, tuning, state.spec(), batch, false);  // once the checkpoint has loaded
   train::Evaluator evaluator(state, *dataset, norm, batch, limit, workers);
   train::EvalRecord record;
   const bool save_logits = args.given("--save-logits");

@@ -17,6 +17,7 @@ commands:
   info      describe a model: layers, parameters, multiply-adds (--model NAME)
   train     train a model (--model NAME --data SPEC --out DIR ...), or --resume a run
   eval      evaluate a checkpoint on a dataset (--checkpoint FILE --data SPEC)
+  tune      time and check the kernel variants on a model's layer shapes, ahead of time (--model NAME)
 
 common options:
   --device N|NAME   pick a device by index or name substring (default: VKRES_DEVICE, else the
@@ -24,7 +25,8 @@ common options:
   --limits PROFILE  native (default) or android-baseline-2022 (clamp limits to the smallest phones)
 
 environment: VKRES_VALIDATION=1|sync turns on the Khronos validation layer; VKRES_LOG=debug|info;
-             VKRES_CACHE_DIR overrides where the pipeline cache lives.
+             VKRES_CACHE_DIR overrides where the pipeline cache and tuning files live;
+             VKRES_TUNE=auto|cached|off as --tune of train, eval and bench.
 'vkres <command> --help' describes a command.
 )";
 
@@ -48,6 +50,7 @@ int main(int argc, char** argv) {
     if (command == "info") return vkres::cli::info_command(args);
     if (command == "train") return vkres::cli::train_command(args);
     if (command == "eval") return vkres::cli::eval_command(args);
+    if (command == "tune") return vkres::cli::tune_command(args);
     std::fprintf(stderr, "vkres: unknown command '%s'\n%s", command.c_str(), kUsage);
     return 2;
   } catch (const vkres::Error& e) {

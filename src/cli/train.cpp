@@ -57,6 +57,8 @@ run directory
   --quiet             no progress line
 device
   --device N|NAME     --limits PROFILE    as for 'vkres devices'
+  --tune MODE         auto (default: tune this model's convolutions on first use), cached or off;
+                      see 'vkres tune --help'
 
 Writes DIR/checkpoint-<step>.safetensors, DIR/metrics.jsonl and .csv (plot with tools/plot) and
 DIR/run.json. A loss that becomes NaN or infinite stops the run (exit 3) without overwriting the
@@ -118,6 +120,7 @@ int train_command(const std::vector<std::string>& argv) {
                                    "--max-steps"};
   options.insert(kRunSettings.begin(), kRunSettings.end());
   options.insert(kDeviceOptions.begin(), kDeviceOptions.end());
+  options.insert(kTuneOptions.begin(), kTuneOptions.end());
   Args args("train", argv, flags, options);
   if (args.has("--help")) {
     std::fputs(kHelp, stdout);
@@ -159,7 +162,9 @@ int train_command(const std::vector<std::string>& argv) {
                   fmt::format("continue it with --resume {}, or choose another --out", o.out.string()));
   }
 
+  const tune::Mode tuning = tune_mode(args);
   vk::Context ctx(context_options(args));
+  o.before_graphs = [&](const nn::ModelSpec& spec, int batch) { apply_tuning(ctx, tuning, spec, batch, true); };
   const train::TrainResult r = train::train(ctx, o);
   if (r.last_test)
     std::printf("test top-1 %.2f%%  top-5 %.2f%%  loss %.4f  (%llu images)\n", 100 * r.last_test->top1(),

@@ -11,6 +11,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "vk/kernel_choices.hpp"
 #include "vk/limits.hpp"
 
 namespace vkres::graph {
@@ -72,6 +73,8 @@ class OpSink {
   virtual TensorId scratch(uint64_t bytes, std::string name) = 0;
   virtual void dispatch(Dispatch d) = 0;
   virtual const vk::DeviceLimits& limits() const = 0;
+  // Tuned kernel variants by op pass and shape (vk/kernel_choices.hpp); none by default.
+  virtual const vk::KernelChoices* kernel_choices() const { return nullptr; }
 };
 
 // Lays `groups` workgroups out over x (up to the device's limit) and y; shaders recover the linear

@@ -52,6 +52,7 @@ class Graph : public OpSink {
   TensorId arena_view(ArenaKind arena);
   void dispatch(Dispatch d) override;
   const vk::DeviceLimits& limits() const override { return ctx_.limits(); }
+  const vk::KernelChoices* kernel_choices() const override { return &ctx_.kernel_choices(); }
 
   // The plan compile() would make, without allocating anything. `budget` defaults to the device
   // memory not yet in use in the heap the arenas come from. Throws vkres::Error, naming the planned

@@ -34,6 +34,12 @@ class Program : public OpSink {
   TensorId scratch(uint64_t bytes, std::string name) override;
   void dispatch(Dispatch d) override;
   const vk::DeviceLimits& limits() const override { return ctx_.limits(); }
+  // The context's tuned choices unless set_kernel_choices() replaced them (the autotuner forcing
+  // one candidate); `choices` must outlive the dispatches built with it.
+  const vk::KernelChoices* kernel_choices() const override {
+    return choices_override_ ? choices_override_ : &ctx_.kernel_choices();
+  }
+  void set_kernel_choices(const vk::KernelChoices* choices) { choices_override_ = choices; }
 
   void upload(TensorId t, std::span<const float> values) { upload_bytes(t, std::as_bytes(values)); }
   void upload_bytes(TensorId t, std::span<const std::byte> bytes);
@@ -68,6 +74,7 @@ class Program : public OpSink {
   BufferRange range(TensorId t) const;
 
   vk::Context& ctx_;
+  const vk::KernelChoices* choices_override_ = nullptr;
   std::vector<Tensor> tensors_;
   std::vector<Dispatch> dispatches_;
   RecordOptions options_;

@@ -12,13 +12,15 @@
 namespace vkres::ops {
 namespace {
 
-// The register tile of one invocation (TILE_ROWS x TILE_COLS in shaders/include/conv2d_common.glsl).
-constexpr uint32_t kTileRows = 16;
-constexpr uint32_t kTileCols = 16;
-// The filter gradient's lanes own 32 filter positions (TILE_COLS 32 in its .comp): on lavapipe the
-// per-lane loads, not the arithmetic, bound the speed, and a wider tile feeds each load of dy to
-// twice the multiply-adds (ResNet-20 shapes at batch 128: 9-20% less CPU time per pass).
-constexpr uint32_t kFilterTileCols = 32;
+// The default register tiles (GEMM rows x columns of one invocation). The filter gradient's lanes
+// own 32 filter positions: on lavapipe the per-lane loads, not the arithmetic, bound the speed, and
+// a wider tile feeds each load of dy to twice the multiply-adds (ResNet-20 shapes at batch 128:
+// 9-20% less CPU time per pass). The autotuner may pick another tile per shape.
+constexpr ConvVariant kDefaultTile{.tile_rows = 16, .tile_cols = 16};
+constexpr ConvVariant kDefaultFilterTile{.tile_rows = 16, .tile_cols = 32};
+// The other tiles it tries: larger ones for CPU drivers (fewer loads per multiply-add, longer JIT),
+// smaller ones for GPUs, whose register files cannot hold 256 accumulators per lane.
+constexpr std::pair<uint32_t, uint32_t> kOtherTiles[] = {{32, 16}, {16, 32}, {16, 16}, {8, 8}, {4, 4}};
 
 // Split-K of the filter and bias gradients: enough invocations to keep a device busy, chunks long
 // enough that writing the partial tile stays a small part of the work, and bounded scratch.
@@ -53,6 +55,20 @@ std::string describe(const Conv2dShape& p) {
   return fmt::format("{}x{}/s{} {}->{} on {}x{}x{}", p.kh, p.kw, stride, p.cin, p.cout, p.n, p.h, p.w);
 }
 
+ConvVariant default_tile(ConvPass pass) {
+  return pass == ConvPass::backward_filter ? kDefaultFilterTile : kDefaultTile;
+}
+
+// Whether the texel variant of `pass` can read its operands on this device.
+bool texels_possible(const OpSink& sink, ConvPass pass, const Conv2dShape& p) {
+  switch (pass) {
+    case ConvPass::forward: return use_texels(sink, {p.cin}, {p.input_count(), p.weight_count()});
+    case ConvPass::backward_data: return use_texels(sink, {p.cin, p.cout}, {p.output_count(), p.weight_count()});
+    case ConvPass::backward_filter: return use_texels(sink, {p.cin, p.cout}, {p.input_count(), p.output_count()});
+  }
+  return false;
+}
+
 push::Conv2dPush shape_push(const Conv2dShape& p) {
   push::Conv2dPush pc{};
   pc.n = p.n;
@@ -76,25 +92,25 @@ uint32_t conv_local_size(const OpSink& sink) {
   return std::min<uint32_t>(64, sink.limits().max_workgroup_invocations);
 }
 
-// Lanes per workgroup of a kernel whose lanes each own kTileRows of `rows` GEMM rows: fewer than
+// Lanes per workgroup of a kernel whose lanes each own tile_rows of `rows` GEMM rows: fewer than
 // conv_local_size when the rows run out, so that a small layer (late stages, small batches) does
 // not compute a whole workgroup of copies of its last row. A power of two, so pipelines stay few.
-uint32_t rows_local_size(const OpSink& sink, uint64_t rows) {
-  const uint64_t lanes_needed = graph::ceil_div(rows, kTileRows);
+uint32_t rows_local_size(const OpSink& sink, uint64_t rows, uint32_t tile_rows) {
+  const uint64_t lanes_needed = graph::ceil_div(rows, tile_rows);
   uint32_t local = 1;
   while (local < lanes_needed && local < conv_local_size(sink)) local *= 2;
   return local;
 }
 
 // A dispatch of one of the convolution kernels over `groups` workgroups of `local` lanes.
-Dispatch conv_dispatch(uint32_t local, std::string kernel, const push::Conv2dPush& pc, uint64_t groups,
-                       const OpSink& sink, std::string label) {
+Dispatch conv_dispatch(uint32_t local, const ConvVariant& v, const char* kernel, const push::Conv2dPush& pc,
+                       uint64_t groups, const OpSink& sink, std::string label) {
   Dispatch d;
-  d.kernel = std::move(kernel);
-  d.spec = {local};
+  d.kernel = v.texels ? fmt::format("{}_texels", kernel) : kernel;
+  d.spec = {local, v.tile_rows, v.tile_cols};
   d.push = graph::PushConstants::of(pc);
   d.groups = graph::grid_1d(groups, sink.limits());
-  d.label = std::move(label);
+  d.label = fmt::format("{} [{}]", label, v.name());
   return d;
 }
 
@@ -135,19 +151,64 @@ Conv2dShape linear_as_conv(int n, int in, int out) { return {.n = n, .cin = in, 
 
 }  // namespace
 
+const char* conv_pass_name(ConvPass pass) {
+  switch (pass) {
+    case ConvPass::forward: return "conv2d_fwd";
+    case ConvPass::backward_data: return "conv2d_bwd_data";
+    case ConvPass::backward_filter: return "conv2d_bwd_filter";
+  }
+  return "?";
+}
+
+std::string ConvVariant::name() const {
+  return fmt::format("{} {}x{}", texels ? "texels" : "storage", tile_rows, tile_cols);
+}
+
+std::vector<ConvVariant> conv2d_variants(const OpSink& sink, ConvPass pass, const Conv2dShape& p) {
+  const ConvVariant first = default_tile(pass);
+  std::vector<ConvVariant> tiles{first};
+  for (auto [rows, cols] : kOtherTiles)
+    if (rows != first.tile_rows || cols != first.tile_cols) tiles.push_back({.tile_rows = rows, .tile_cols = cols});
+  std::vector<ConvVariant> out;
+  // The texel variants first where possible: several times faster on CPU drivers, the default.
+  for (bool texels : {true, false}) {
+    if (texels && !texels_possible(sink, pass, p)) continue;
+    for (ConvVariant t : tiles) {
+      t.texels = texels;
+      out.push_back(t);
+    }
+  }
+  return out;
+}
+
+std::string conv2d_tuning_key(ConvPass pass, const Conv2dShape& p) {
+  return fmt::format("{} {}x{}/s{}x{}/p{}x{} {}->{} on {}x{}x{}", conv_pass_name(pass), p.kh, p.kw, p.stride_h,
+                     p.stride_w, p.pad_h, p.pad_w, p.cin, p.cout, p.n, p.h, p.w);
+}
+
+ConvVariant conv2d_chosen_variant(const OpSink& sink, ConvPass pass, const Conv2dShape& p) {
+  const std::vector<ConvVariant> variants = conv2d_variants(sink, pass, p);
+  if (const vk::KernelChoices* choices = sink.kernel_choices()) {
+    if (auto it = choices->find(conv2d_tuning_key(pass, p)); it != choices->end())
+      for (const ConvVariant& v : variants)
+        if (v.name() == it->second) return v;
+  }
+  return variants.front();
+}
+
 void conv2d_forward(OpSink& sink, const Conv2dShape& p, TensorId x, TensorId w, std::optional<TensorId> bias,
                     TensorId y) {
   check_params(p, "conv2d_forward");
-  const uint32_t local = rows_local_size(sink, output_pixels(p));
+  const ConvVariant v = conv2d_chosen_variant(sink, ConvPass::forward, p);
+  const uint32_t local = rows_local_size(sink, output_pixels(p), v.tile_rows);
   push::Conv2dPush pc = shape_push(p);
-  pc.channel_tiles = static_cast<uint32_t>(graph::ceil_div(p.cout, kTileCols));
+  pc.channel_tiles = static_cast<uint32_t>(graph::ceil_div(p.cout, v.tile_cols));
   pc.has_bias = bias.has_value();
-  const uint64_t pixel_tiles = graph::ceil_div(output_pixels(p), uint64_t(local) * kTileRows);
+  const uint64_t pixel_tiles = graph::ceil_div(output_pixels(p), uint64_t(local) * v.tile_rows);
 
-  const bool texels = use_texels(sink, {p.cin}, {p.input_count(), p.weight_count()});
-  const View view = texels ? View::texels_rgba32f : View::storage;
-  Dispatch d = conv_dispatch(local, texels ? "conv2d_fwd_texels" : "conv2d_fwd", pc, pixel_tiles * pc.channel_tiles,
-                             sink, "conv2d fwd " + describe(p));
+  const View view = v.texels ? View::texels_rgba32f : View::storage;
+  Dispatch d = conv_dispatch(local, v, "conv2d_fwd", pc, pixel_tiles * pc.channel_tiles, sink,
+                             "conv2d fwd " + describe(p));
   d.bindings = {{x, Access::read, view}, {w, Access::read, view}, {bias.value_or(w), Access::read}, {y, Access::write}};
   d.flops = 2 * p.macs();
   sink.dispatch(std::move(d));
@@ -157,17 +218,17 @@ void conv2d_backward_data(OpSink& sink, const Conv2dShape& p, TensorId dy, Tenso
   check_params(p, "conv2d_backward_data");
   // Pixels of the largest stride phase; every phase gets that many rows.
   const uint64_t phase_pixels = uint64_t(p.n) * graph::ceil_div(p.h, p.stride_h) * graph::ceil_div(p.w, p.stride_w);
-  const uint32_t local = rows_local_size(sink, phase_pixels);
+  const ConvVariant v = conv2d_chosen_variant(sink, ConvPass::backward_data, p);
+  const uint32_t local = rows_local_size(sink, phase_pixels, v.tile_rows);
   const uint64_t phases = uint64_t(p.stride_h) * p.stride_w;
   push::Conv2dPush pc = shape_push(p);
-  pc.channel_tiles = static_cast<uint32_t>(graph::ceil_div(p.cin, kTileCols));
-  pc.pixel_tiles = static_cast<uint32_t>(graph::ceil_div(phase_pixels, uint64_t(local) * kTileRows));
+  pc.channel_tiles = static_cast<uint32_t>(graph::ceil_div(p.cin, v.tile_cols));
+  pc.pixel_tiles = static_cast<uint32_t>(graph::ceil_div(phase_pixels, uint64_t(local) * v.tile_rows));
   pc.accumulate = dx.accumulate;
 
-  const bool texels = use_texels(sink, {p.cin, p.cout}, {p.output_count(), p.weight_count()});
-  const View view = texels ? View::texels_rgba32f : View::storage;
-  Dispatch d = conv_dispatch(local, texels ? "conv2d_bwd_data_texels" : "conv2d_bwd_data", pc,
-                             phases * pc.pixel_tiles * pc.channel_tiles, sink, "conv2d bwd data " + describe(p));
+  const View view = v.texels ? View::texels_rgba32f : View::storage;
+  Dispatch d = conv_dispatch(local, v, "conv2d_bwd_data", pc, phases * pc.pixel_tiles * pc.channel_tiles, sink,
+                             "conv2d bwd data " + describe(p));
   d.bindings = {{dy, Access::read, view}, {w, Access::read, view}, {dx.tensor, dx.access()}};
   d.flops = 2 * p.macs();
   sink.dispatch(std::move(d));
@@ -175,19 +236,22 @@ void conv2d_backward_data(OpSink& sink, const Conv2dShape& p, TensorId dy, Tenso
 
 void conv2d_backward_filter(OpSink& sink, const Conv2dShape& p, TensorId x, TensorId dy, GradOut dw) {
   check_params(p, "conv2d_backward_filter");
+  const ConvVariant v = conv2d_chosen_variant(sink, ConvPass::backward_filter, p);
   const uint32_t local = conv_local_size(sink);
   const uint64_t filter_size = uint64_t(p.kh) * p.kw * p.cin;
-  const uint64_t tiles = graph::ceil_div(p.cout, kTileRows) * graph::ceil_div(filter_size, kFilterTileCols);
-  const SplitK split = split_k(sink, output_pixels(p), tiles, p.weight_count());
+  const auto tiles_of = [&](const ConvVariant& t) {
+    return graph::ceil_div(p.cout, t.tile_rows) * graph::ceil_div(filter_size, t.tile_cols);
+  };
+  // The chunks follow the default tile whatever the variant: they fix the order of the sums.
+  const SplitK split = split_k(sink, output_pixels(p), tiles_of(kDefaultFilterTile), p.weight_count());
+  const uint64_t tiles = tiles_of(v);
   const TensorId partials = sink.scratch(uint64_t(split.chunks) * p.weight_count() * sizeof(float), "conv2d dw partials");
   push::Conv2dPush pc = shape_push(p);
   pc.chunk_pixels = split.chunk_pixels;
   pc.chunks = split.chunks;
 
-  const bool texels = use_texels(sink, {p.cin, p.cout}, {p.input_count(), p.output_count()});
-  const View view = texels ? View::texels_rgba32f : View::storage;
-  Dispatch d = conv_dispatch(local, texels ? "conv2d_bwd_filter_texels" : "conv2d_bwd_filter", pc,
-                             graph::ceil_div(tiles * split.chunks, local), sink,
+  const View view = v.texels ? View::texels_rgba32f : View::storage;
+  Dispatch d = conv_dispatch(local, v, "conv2d_bwd_filter", pc, graph::ceil_div(tiles * split.chunks, local), sink,
                              fmt::format("conv2d bwd filter {} ({} chunks)", describe(p), split.chunks));
   d.bindings = {{x, Access::read, view}, {dy, Access::read, view}, {partials, Access::write}};
   d.flops = 2 * p.macs();
@@ -204,8 +268,12 @@ void conv2d_backward_bias(OpSink& sink, const Conv2dShape& p, TensorId dy, GradO
   pc.chunk_pixels = split.chunk_pixels;
   pc.chunks = split.chunks;
 
-  Dispatch d = conv_dispatch(local, "conv2d_bwd_bias", pc, graph::ceil_div(uint64_t(split.chunks) * p.cout, local),
-                             sink, fmt::format("conv2d bwd bias {} ({} chunks)", describe(p), split.chunks));
+  Dispatch d;
+  d.kernel = "conv2d_bwd_bias";
+  d.spec = {local};
+  d.push = graph::PushConstants::of(pc);
+  d.groups = graph::grid_1d(graph::ceil_div(uint64_t(split.chunks) * p.cout, local), sink.limits());
+  d.label = fmt::format("conv2d bwd bias {} ({} chunks)", describe(p), split.chunks);
   d.bindings = {{dy, Access::read}, {partials, Access::write}};
   d.flops = double(output_pixels(p)) * p.cout;
   sink.dispatch(std::move(d));

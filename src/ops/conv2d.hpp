@@ -10,10 +10,34 @@
 #pragma once
 
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "ops/common.hpp"
 
 namespace vkres::ops {
+
+// The three GEMM passes of a convolution: each is a tunable kernel (src/tune).
+enum class ConvPass { forward, backward_data, backward_filter };
+const char* conv_pass_name(ConvPass pass);  // conv2d_fwd, conv2d_bwd_data, conv2d_bwd_filter
+
+// One way to run a pass: operands read through rgba32f texel views or storage buffers, and the
+// register tile of one invocation in GEMM rows x columns (specialization constants 1 and 2).
+// Every variant adds the same products in the same order: a choice changes speed, not results.
+struct ConvVariant {
+  bool texels = false;
+  uint32_t tile_rows = 16, tile_cols = 16;
+  std::string name() const;  // "texels 16x16", "storage 8x8"
+  bool operator==(const ConvVariant&) const = default;
+};
+
+// The variants able to run `pass` on `p` on this sink's device, the default first.
+std::vector<ConvVariant> conv2d_variants(const OpSink& sink, ConvPass pass, const Conv2dShape& p);
+// The key of `pass` on `p` in vk::KernelChoices: the pass and every field of the shape.
+std::string conv2d_tuning_key(ConvPass pass, const Conv2dShape& p);
+// What the builders below run: the sink's tuned choice when it names one of conv2d_variants (a
+// stale or foreign entry is ignored), else the default.
+ConvVariant conv2d_chosen_variant(const OpSink& sink, ConvPass pass, const Conv2dShape& p);
 
 // y = conv(x, w) (+ bias). Without a bias any tensor may fill its binding; it is not read.
 void conv2d_forward(OpSink& sink, const Conv2dShape& p, TensorId x, TensorId w, std::optional<TensorId> bias,

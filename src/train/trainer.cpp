@@ -74,7 +74,6 @@ class Run {
         config_(std::move(config)),
         spec_(nn::describe_model(config_.model)),
         state_(ctx, spec_),
-        step_(state_, config_.batch, config_.sgd),
         train_set_(data::open_dataset(config_.data, data::Split::Train, 0, {.image_size = config_.model.input.h})),
         assembler_(*train_set_, config_.normalization, data::AugmentOptions{.enabled = config_.augment}, config_.seed),
         sampler_(train_set_->size(), {.batch_size = size_t(config_.batch),
@@ -85,9 +84,15 @@ class Run {
         total_steps_(config_.total_steps(steps_per_epoch_)),
         progress_(options.progress) {
     check_dataset(*train_set_);
-    step_.compile();
+    if (options.evaluate) {
+      test_set_ = data::open_dataset(config_.data, data::Split::Test, 0, {.image_size = config_.model.input.h});
+      check_dataset(*test_set_);
+    }
+    if (options.before_graphs) options.before_graphs(spec_, config_.batch);
+    step_.emplace(state_, config_.batch, config_.sgd);
+    step_->compile();
     if (resume_from) {
-      restore_training_state(*resume_from, state_, step_);
+      restore_training_state(*resume_from, state_, *step_);
       position_ = read_run_position(*resume_from);
     } else if (options.init) {
       const ckpt::LoadReport report = ckpt::load_model_state(state_, ckpt::open_checkpoint(*options.init));
@@ -97,11 +102,8 @@ class Run {
     } else {
       state_.load(initial_values(spec_, config_.seed));
     }
-    if (options.evaluate) {
-      test_set_ = data::open_dataset(config_.data, data::Split::Test, 0, {.image_size = config_.model.input.h});
-      check_dataset(*test_set_);
+    if (options.evaluate)
       evaluator_.emplace(state_, *test_set_, config_.normalization, config_.batch, 0, options.workers);
-    }
   }
 
   TrainResult run() {
@@ -126,8 +128,8 @@ class Run {
       while (position_.step < total_steps_ && loader.next(batch)) {
         const auto step_start = Clock::now();
         const double lr = config_.schedule.lr(config_.lr, position_.step, steps_per_epoch_, total_steps_);
-        step_.set_batch(batch.images, batch.labels);
-        const nn::BatchMetrics m = step_.step(float(lr));
+        step_->set_batch(batch.images, batch.labels);
+        const nn::BatchMetrics m = step_->step(float(lr));
         if (!std::isfinite(m.loss))
           return diverged(fmt::format("the loss became {} at step {}", m.loss, position_.step + 1), result);
         saved_here = false;
@@ -215,7 +217,7 @@ class Run {
     RunPosition p = position_;
     p.time_s += seconds_since(start);
     const std::filesystem::path path = ckpt::checkpoint_path(options_.out, position_.step);
-    if (const auto bad = save_training_checkpoint(path, state_, step_, config_, p)) {
+    if (const auto bad = save_training_checkpoint(path, state_, *step_, config_, p)) {
       diverged(fmt::format("{} holds NaN or infinite values after step {}", *bad, position_.step), result);
       return false;
     }
@@ -245,7 +247,7 @@ class Run {
   RunConfig config_;
   nn::ModelSpec spec_;
   nn::ModelState state_;
-  nn::TrainingStep step_;
+  std::optional<nn::TrainingStep> step_;  // built once the datasets are open and the kernels tuned
   std::unique_ptr<data::Dataset> train_set_, test_set_;
   data::BatchAssembler assembler_;
   data::EpochSampler sampler_;

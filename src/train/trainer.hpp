@@ -7,6 +7,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 
 #include "train/checkpointing.hpp"
@@ -26,6 +27,9 @@ struct TrainOptions {
   bool progress = true;
   std::optional<std::filesystem::path> init;    // start from these weights
   std::optional<std::filesystem::path> resume;  // continue this checkpoint's run
+  // Called once the datasets are open and checked, before the training and evaluation graphs are
+  // built: where the CLI applies the tuned kernel variants (src/tune) for the model at the batch.
+  std::function<void(const nn::ModelSpec& spec, int batch)> before_graphs;
 };
 
 enum class RunEnd { finished, interrupted, diverged };

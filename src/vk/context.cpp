@@ -179,6 +179,7 @@ Context::Context(const ContextOptions& options) : profile_(options.limits) {
   device_pool_ = std::make_unique<MemoryPool>(info_.handle, device_, MemoryKind::device, unified, block, max_alloc);
   staging_pool_ = std::make_unique<MemoryPool>(info_.handle, device_, MemoryKind::staging, true,
                                                std::min<VkDeviceSize>(64ull << 20, max_alloc), max_alloc);
+  cache_dir_ = options.cache_dir;
   pipeline_cache_ = std::make_unique<PipelineCache>(device_, info_, options.cache_dir);
   pipelines_ = std::make_unique<PipelineStore>(device_, pipeline_cache_->handle(), limits_);
 }

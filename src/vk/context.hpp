@@ -16,6 +16,7 @@
 #include "vk/limits.hpp"
 #include "vk/memory.hpp"
 #include "vk/pipeline.hpp"
+#include "vk/kernel_choices.hpp"
 #include "vk/pipeline_cache.hpp"
 
 namespace vkres::vk {
@@ -82,6 +83,10 @@ class Context {
   MemoryPool& staging_memory() { return *staging_pool_; }
   PipelineStore& pipelines() { return *pipelines_; }
   PipelineCache& pipeline_cache() { return *pipeline_cache_; }
+  // The tuned kernel variants every graph built on this context uses (src/tune fills it).
+  KernelChoices& kernel_choices() { return kernel_choices_; }
+  const KernelChoices& kernel_choices() const { return kernel_choices_; }
+  const std::filesystem::path& cache_dir() const { return cache_dir_; }
 
   // Records with `record` into a fresh command buffer, submits it and waits for it.
   template <class F>
@@ -116,6 +121,8 @@ class Context {
   std::unique_ptr<MemoryPool> staging_pool_;
   std::unique_ptr<PipelineCache> pipeline_cache_;
   std::unique_ptr<PipelineStore> pipelines_;
+  KernelChoices kernel_choices_;
+  std::filesystem::path cache_dir_;
 };
 
 }  // namespace vkres::vk

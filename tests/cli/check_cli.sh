@@ -62,5 +62,32 @@ expect_error "a batch over the device memory is refused" 1 \
   "$vkres" info --model resnet20 --input 8 --batch 30000
 expect_error "bad input size" 1 "bad input size '32x'" "$vkres" info --model resnet20 --input 32x
 
+# vkres tune: a tuning file next to the pipeline cache, reused by a second run and by eval/train/bench.
+tuned="$work/tuned"
+expect_ok "tune times the variants and keeps a winner per kernel" "7 kernels, 7 tuned now" \
+  env VKRES_CACHE_DIR="$tuned" "$vkres" tune --model resnet20 --batch 2 --eval-only
+expect_ok "tune writes one file per device, driver and limits profile" "tuning-[0-9a-f-]+-native\.json" \
+  ls "$tuned"
+expect_ok "a second tune reads the file" "7 kernels, 0 tuned now" \
+  env VKRES_CACHE_DIR="$tuned" "$vkres" tune --model resnet20 --batch 2 --eval-only
+expect_ok "tune --json lists the candidates" "^7 passed$" \
+  bash -c "VKRES_CACHE_DIR='$tuned' '$vkres' tune --model resnet20 --batch 2 --eval-only --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+ok = [k for k in d[\"kernels\"] if any(c[\"variant\"] == k[\"chosen\"] and c[\"passed\"] for c in k[\"candidates\"])]
+print(len(ok), \"passed\")'"
+expect_ok "bench --tune cached uses the file" "7 of 20 convolution kernels tuned" \
+  env VKRES_CACHE_DIR="$tuned" "$vkres" bench --model resnet20 --batch 2 --steps 1 --tune cached
+expect_ok "bench --tune off uses none" "^untuned$" \
+  bash -c "VKRES_CACHE_DIR='$tuned' '$vkres' bench --model resnet20 --batch 2 --steps 1 --tune off 2>&1 | grep -q 'kernels tuned' || echo untuned"
+printf '{"format": "vkres-tuning-1", "for": {' > "$(ls "$tuned"/tuning-*.json)"
+expect_ok "a corrupt tuning file is ignored with a warning" "ignoring tuning file .*tuned again" \
+  env VKRES_CACHE_DIR="$tuned" "$vkres" bench --model resnet20 --batch 2 --steps 1 --tune cached
+expect_error "tune without a model" 1 "vkres tune: --model is required" "$vkres" tune
+expect_error "a bad --tune" 1 "--tune: 'fast' is not a tuning mode \(off, cached, auto, force\)" \
+  "$vkres" bench --model resnet20 --batch 2 --tune fast
+expect_error "a bad VKRES_TUNE" 1 "VKRES_TUNE: 'always' is not a tuning mode" \
+  env VKRES_TUNE=always "$vkres" bench --model resnet20 --batch 2
+
 echo "cli: $passed passed, $failures failed"
 [[ $failures -eq 0 ]]

@@ -12,9 +12,13 @@ py=python3
 
 tiny=(--model resnet20 --data synthetic:12,5 --batch 3 --seed 3 --quiet)
 
-# A run: checkpoint, metrics and run.json; the summary on stdout.
-expect_ok "train a tiny run" "checkpoint: .*checkpoint-00000005.safetensors" \
+# A run: checkpoint, metrics and run.json; the summary on stdout. The first run on a device tunes
+# the model's convolutions at its batch (--tune auto, the default); later runs only read the file.
+export VKRES_CACHE_DIR="$work/cache"
+expect_ok "the first run tunes its convolutions" "tuned 20 convolution kernels in [0-9.]+ s \($work/cache/tuning-" \
   "$vkres" train "${tiny[@]}" --max-steps 5 --out "$work/whole"
+expect_ok "the tiny run wrote its checkpoint" "checkpoint-00000005.safetensors" ls "$work/whole"
+export VKRES_TUNE=cached
 expect_ok "metrics: 5 step records and 1 epoch record" "^5 1$" \
   $py -c "import json,sys; r=[json.loads(l) for l in open('$work/whole/metrics.jsonl')]; print(sum(x['type']=='step' for x in r), sum(x['type']=='epoch' for x in r))"
 expect_ok "metrics.csv has the header and 6 rows" "^7$" bash -c "wc -l < '$work/whole/metrics.csv'"
@@ -31,6 +35,28 @@ else
   echo "FAIL resumed run differs from the uninterrupted one"
   failures=$((failures + 1))
 fi
+# The tuned kernel variants change speed, never results: with every kernel at its default variant,
+# and with every kernel at the last variant the tuner tried (never the default), the run writes the
+# very same tensors.
+expect_ok "train untuned" "checkpoint-00000005" \
+  env VKRES_TUNE=off "$vkres" train "${tiny[@]}" --max-steps 5 --out "$work/untuned"
+expect_ok "choose the last candidate of every tuned kernel" "^20 kernels, [1-9][0-9]* non-default$" $py -c "
+import glob, json
+path = glob.glob('$work/cache/tuning-*.json')[0]
+d = json.load(open(path))
+for k in d['kernels'].values(): k['variant'] = k['candidates'][-1]['variant']
+json.dump(d, open(path, 'w'))
+print(len(d['kernels']), 'kernels,', sum(len(k['candidates']) > 1 for k in d['kernels'].values()), 'non-default')"
+expect_ok "train with the other variants" "checkpoint-00000005" \
+  "$vkres" train "${tiny[@]}" --max-steps 5 --out "$work/other_variants"
+for run in untuned other_variants; do
+  if [[ $(hash_of "$work/whole/checkpoint-00000005.safetensors") == $(hash_of "$work/$run/checkpoint-00000005.safetensors") ]]; then
+    passed=$((passed + 1))
+  else
+    echo "FAIL the run in $run differs from the one with tuned kernels"
+    failures=$((failures + 1))
+  fi
+done
 expect_error "resume with a changed setting" 1 "--lr cannot be combined with --resume" \
   "$vkres" train --resume "$work/split" --lr 0.5
 expect_error "a new run over an old one" 1 "already holds a run's checkpoints.*--resume" \

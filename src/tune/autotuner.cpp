@@ -1,0 +1,229 @@
+#include "tune/autotuner.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <random>
+#include <optional>
+#include <set>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "graph/program.hpp"
+#include "tune/sampled_check.hpp"
+#include "tune/tuning_file.hpp"
+
+namespace vkres::tune {
+namespace {
+
+// Timed runs per candidate after the warm-up run (which includes compiling the pipeline): at least
+// kMinRuns and kMinTotalMs in all, so that short kernels are not judged on one noisy run, at most
+// kMaxRuns. A candidate whose first timed run is this much slower than the best so far is not run again.
+constexpr int kMinRuns = 3, kMaxRuns = 15;
+constexpr double kMinTotalMs = 30;
+constexpr double kClearlySlower = 2.0;
+
+std::vector<float> random_floats(uint64_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> v(n);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+struct Operands {
+  uint64_t a, b, out;
+};
+
+// Element counts of the pass's two operands and its output (see check_sampled for which is which).
+Operands operand_counts(ops::ConvPass pass, const Conv2dShape& p) {
+  switch (pass) {
+    case ops::ConvPass::forward: return {p.input_count(), p.weight_count(), p.output_count()};
+    case ops::ConvPass::backward_data: return {p.output_count(), p.weight_count(), p.input_count()};
+    case ops::ConvPass::backward_filter: return {p.input_count(), p.output_count(), p.weight_count()};
+  }
+  return {};
+}
+
+void build(graph::Program& prog, ops::ConvPass pass, const Conv2dShape& p, graph::TensorId a, graph::TensorId b,
+           graph::TensorId out) {
+  switch (pass) {
+    case ops::ConvPass::forward: return ops::conv2d_forward(prog, p, a, b, std::nullopt, out);
+    case ops::ConvPass::backward_data: return ops::conv2d_backward_data(prog, p, a, b, {out});
+    case ops::ConvPass::backward_filter: return ops::conv2d_backward_filter(prog, p, a, b, {out});
+  }
+}
+
+double run_ms(graph::Program& prog) {
+  const auto start = std::chrono::steady_clock::now();
+  prog.run();
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+int Report::tuned() const {
+  return int(std::count_if(jobs.begin(), jobs.end(), [](const JobResult& j) { return !j.from_cache; }));
+}
+
+std::vector<ConvJob> conv_jobs(const nn::ModelSpec& spec, int batch, bool training) {
+  std::vector<ConvJob> jobs;
+  std::set<std::string> seen;
+  const auto add = [&](ops::ConvPass pass, const Conv2dShape& s) {
+    if (seen.insert(ops::conv2d_tuning_key(pass, s)).second) jobs.push_back({pass, s});
+  };
+  for (const nn::Layer& l : spec.layers) {
+    Conv2dShape s;
+    if (const auto* conv = std::get_if<Conv2dShape>(&l.shape)) {
+      s = *conv;
+      s.n = batch;
+    } else if (const auto* fc = std::get_if<nn::LinearShape>(&l.shape)) {
+      s = {.n = batch, .cin = fc->in_features, .cout = fc->out_features};  // as ops::linear_* run it
+    } else {
+      continue;
+    }
+    add(ops::ConvPass::forward, s);
+    if (!training) continue;
+    if (l.inputs.at(0) != nn::kModelInput) add(ops::ConvPass::backward_data, s);
+    add(ops::ConvPass::backward_filter, s);
+  }
+  return jobs;
+}
+
+Mode parse_mode(std::string_view text, std::string_view source) {
+  if (text == "off") return Mode::off;
+  if (text == "cached") return Mode::cached;
+  if (text == "auto") return Mode::automatic;
+  if (text == "force") return Mode::force;
+  throw Error(fmt::format("{}: '{}' is not a tuning mode (off, cached, auto, force)", source, text));
+}
+
+const char* mode_name(Mode m) {
+  switch (m) {
+    case Mode::off: return "off";
+    case Mode::cached: return "cached";
+    case Mode::automatic: return "auto";
+    case Mode::force: return "force";
+  }
+  return "?";
+}
+
+Mode mode_from_environment(Mode fallback) {
+  const char* v = std::getenv("VKRES_TUNE");
+  return v && *v ? parse_mode(v, "VKRES_TUNE") : fallback;
+}
+
+JobResult tune_job(vk::Context& ctx, const ConvJob& job) {
+  const Conv2dShape& p = job.shape;
+  JobResult r;
+  r.key = ops::conv2d_tuning_key(job.pass, p);
+  const Operands counts = operand_counts(job.pass, p);
+  const std::vector<float> a = random_floats(counts.a, 1), b = random_floats(counts.b, 2);
+  // Fault injection for tests: this variant's output is corrupted before its check.
+  const char* inject = std::getenv("VKRES_TUNE_INJECT_FAILURE");
+
+  std::vector<ops::ConvVariant> variants;
+  {
+    graph::Program probe(ctx);
+    variants = ops::conv2d_variants(probe, job.pass, p);
+  }
+  double best = std::numeric_limits<double>::infinity();
+  std::vector<ops::ConvVariant> tried;  // parallel to r.candidates
+  const auto try_variant = [&](const ops::ConvVariant& v) {
+    tried.push_back(v);
+    Candidate c{v.name(), -1.0, {}};
+    const vk::KernelChoices forced{{r.key, c.variant}};
+    graph::Program prog(ctx);
+    prog.set_kernel_choices(&forced);
+    const graph::TensorId ta = prog.tensor(a, "a"), tb = prog.tensor(b, "b");
+    const graph::TensorId out = prog.tensor(counts.out * sizeof(float), "out");
+    build(prog, job.pass, p, ta, tb, out);
+    prog.run();  // compiles the pipeline; its time is not the kernel's
+    std::vector<float> result = prog.download(out);
+    if (inject && c.variant == inject) result.front() = std::numeric_limits<float>::quiet_NaN();
+    c.failure = check_sampled(job.pass, p, a, b, result);
+    if (c.failure.empty()) {
+      std::vector<double> ms{run_ms(prog)};
+      double total = ms[0];
+      if (ms[0] <= kClearlySlower * best)
+        while (ms.size() < kMaxRuns && (ms.size() < kMinRuns || total < kMinTotalMs))
+          total += ms.emplace_back(run_ms(prog));
+      std::sort(ms.begin(), ms.end());
+      c.ms = ms[ms.size() / 2];
+      best = std::min(best, c.ms);
+    } else {
+      log::warn("tuning {}: variant {} failed its check and will not be used: {}", r.key, c.variant, c.failure);
+    }
+    r.candidates.push_back(std::move(c));
+  };
+  // A coordinate search, since every candidate costs a pipeline compile (about a second on
+  // lavapipe): first each load path at its default tile, then the other tiles of the faster path.
+  // conv2d_variants lists each path's default tile first.
+  std::vector<bool> paths;
+  for (const ops::ConvVariant& v : variants)
+    if (std::find(paths.begin(), paths.end(), v.texels) == paths.end()) paths.push_back(v.texels);
+  for (bool texels : paths)
+    try_variant(*std::find_if(variants.begin(), variants.end(), [&](const auto& v) { return v.texels == texels; }));
+  std::optional<size_t> first_round_best;
+  for (size_t i = 0; i < r.candidates.size(); ++i) {
+    const Candidate& c = r.candidates[i];
+    if (c.failure.empty() && (!first_round_best || c.ms < r.candidates[*first_round_best].ms)) first_round_best = i;
+  }
+  const bool texels = first_round_best ? tried[*first_round_best].texels : paths.front();
+  bool first_of_path = true;
+  for (const ops::ConvVariant& v : variants) {
+    if (v.texels != texels) continue;
+    if (!std::exchange(first_of_path, false)) try_variant(v);  // the default tile ran above
+  }
+  const Candidate* winner = nullptr;
+  for (const Candidate& c : r.candidates)
+    if (c.failure.empty() && (!winner || c.ms < winner->ms)) winner = &c;
+  if (!winner) {
+    std::string why;
+    for (const Candidate& c : r.candidates) why += fmt::format("\n  {}: {}", c.variant, c.failure);
+    throw Error(fmt::format("every variant of {} tried computed wrong results on {}:{}", r.key, ctx.info().name, why),
+                "the driver miscompiles or misexecutes this kernel; report it with `vkres devices` output");
+  }
+  r.chosen = winner->variant;
+  r.chosen_ms = winner->ms;
+  r.default_ms = r.candidates.front().ms;
+  return r;
+}
+
+Report prepare(vk::Context& ctx, std::span<const ConvJob> jobs, Mode mode) {
+  const auto start = std::chrono::steady_clock::now();
+  Report report;
+  ctx.kernel_choices().clear();
+  if (mode == Mode::off) return report;
+  TuningFile file = TuningFile::load(ctx);
+  report.file = file.path;
+  bool changed = false;
+  for (const ConvJob& job : jobs) {
+    const std::string key = ops::conv2d_tuning_key(job.pass, job.shape);
+    const auto cached = file.entries.find(key);
+    if (mode == Mode::force || (mode == Mode::automatic && cached == file.entries.end())) {
+      log::info("tuning {}", key);
+      JobResult r = tune_job(ctx, job);
+      log::info("  {}: {:.3f} ms (default {}: {:.3f} ms)", r.chosen, r.chosen_ms, r.candidates.front().variant,
+                r.default_ms);
+      file.entries[key] = r;
+      report.jobs.push_back(std::move(r));
+      changed = true;
+    } else if (cached != file.entries.end()) {
+      report.jobs.push_back(cached->second);
+    }
+  }
+  // Every entry of the file, other models' shapes too: a key names its whole shape, so extra
+  // entries are never used by mistake.
+  for (const auto& [key, r] : file.entries) ctx.kernel_choices()[key] = r.chosen;
+  if (changed) file.save(ctx);
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return report;
+}
+
+}  // namespace vkres::tune

@@ -1,0 +1,157 @@
+// The autotuner (src/tune): which kernels a model needs tuned, timing and checking candidates,
+// never choosing one that failed its check, and the tuning file next to the pipeline cache.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+#include "graph/program.hpp"
+#include "support/gpu_env.hpp"
+#include "support/temp_dir.hpp"
+#include "tune/autotuner.hpp"
+#include "tune/sampled_check.hpp"
+#include "tune/tuning_file.hpp"
+
+namespace vkres {
+namespace {
+
+using ops::ConvPass;
+
+// A context like test::gpu()'s but with a cache directory, where tuning files go.
+std::unique_ptr<vk::Context> context_with_cache(const std::filesystem::path& dir) {
+  vk::ContextOptions o = vk::ContextOptions::from_environment();
+  if (!std::getenv("VKRES_VALIDATION")) o.validation = vk::Validation::on;
+  o.cache_dir = dir;
+  return std::make_unique<vk::Context>(o);
+}
+
+const Conv2dShape kSmall{2, 6, 5, 8, 12, 3, 3, 1, 1, 1, 1};
+const std::vector<tune::ConvJob> kJobs = {{ConvPass::forward, kSmall}, {ConvPass::backward_filter, kSmall}};
+
+TEST(TuneJobs, ResNet20NeedsEachDistinctPassOnce) {
+  const nn::ModelSpec spec = nn::describe_model(nn::parse_model("resnet20"));
+  const auto training = tune::conv_jobs(spec, 4, true), eval = tune::conv_jobs(spec, 4, false);
+  // Distinct convolutions: the stem, 16->16, 16->32/s2, 32->32, 32->64/s2, 64->64, and the fc.
+  EXPECT_EQ(eval.size(), 7u);
+  // Each with both gradients, except the stem's data gradient (the image needs none).
+  EXPECT_EQ(training.size(), 7u * 3 - 1);
+  for (const tune::ConvJob& j : training) {
+    EXPECT_EQ(j.shape.n, 4);
+    EXPECT_FALSE(j.pass == ConvPass::backward_data && j.shape.cin == 3) << "the stem's data gradient";
+  }
+}
+
+TEST(SampledCheck, PassesTheRightOutputAndNamesAWrongElement) {
+  const Conv2dShape p = kSmall;
+  std::vector<float> x(p.input_count()), w(p.weight_count());
+  for (size_t i = 0; i < x.size(); ++i) x[i] = float(int(i % 7) - 3) * 0.5f;
+  for (size_t i = 0; i < w.size(); ++i) w[i] = float(int(i % 5) - 2) * 0.25f;
+  graph::Program prog(test::gpu());
+  auto tx = prog.tensor(x, "x"), tw = prog.tensor(w, "w"), ty = prog.tensor(p.output_count() * 4, "y");
+  ops::conv2d_forward(prog, p, tx, tw, std::nullopt, ty);
+  prog.run();
+  std::vector<float> y = prog.download(ty);
+  EXPECT_EQ(tune::check_sampled(ConvPass::forward, p, x, w, y), "");
+  y.back() += 0.5f;  // the last element is always sampled
+  EXPECT_NE(tune::check_sampled(ConvPass::forward, p, x, w, y).find("element " + std::to_string(y.size() - 1)),
+            std::string::npos);
+  y.back() = std::nanf("");
+  EXPECT_NE(tune::check_sampled(ConvPass::forward, p, x, w, y), "");
+}
+
+// Both load paths at their default tile, then every other tile of the faster path.
+TEST(Autotuner, SearchesBothPathsThenTheTilesOfTheFasterOne) {
+  for (const tune::ConvJob& job : kJobs) {
+    const tune::JobResult r = tune::tune_job(test::gpu(), job);
+    graph::Program probe(test::gpu());
+    const auto variants = ops::conv2d_variants(probe, job.pass, job.shape);
+    const auto tiles = std::count_if(variants.begin(), variants.end(), [](const auto& v) { return v.texels; });
+    ASSERT_EQ(tiles * 2, std::ssize(variants)) << "texel and storage variants of every tile: " << r.key;
+    ASSERT_EQ(std::ssize(r.candidates), 2 + tiles - 1) << r.key;
+    EXPECT_EQ(r.candidates[0].variant, variants[0].name()) << "texels at the default tile";
+    EXPECT_EQ(r.candidates[1].variant, variants[tiles].name()) << "storage at the default tile";
+    const bool texels_won = r.candidates[0].ms <= r.candidates[1].ms;
+    for (size_t i = 2; i < r.candidates.size(); ++i)
+      EXPECT_EQ(r.candidates[i].variant, variants[texels_won ? i - 1 : tiles + i - 1].name());
+    double fastest = INFINITY;
+    for (const tune::Candidate& c : r.candidates) {
+      EXPECT_EQ(c.failure, "") << c.variant;
+      EXPECT_GT(c.ms, 0.0) << c.variant;
+      fastest = std::min(fastest, c.ms);
+    }
+    EXPECT_EQ(r.chosen_ms, fastest);
+    EXPECT_EQ(r.default_ms, r.candidates.front().ms);
+  }
+}
+
+TEST(Autotuner, NeverChoosesAVariantThatFailedItsCheck) {
+  graph::Program probe(test::gpu());
+  const std::string fallback = ops::conv2d_variants(probe, ConvPass::forward, kSmall).front().name();
+  ::setenv("VKRES_TUNE_INJECT_FAILURE", fallback.c_str(), 1);
+  const tune::JobResult r = tune::tune_job(test::gpu(), kJobs[0]);
+  ::unsetenv("VKRES_TUNE_INJECT_FAILURE");
+  EXPECT_NE(r.candidates.front().failure, "");
+  EXPECT_LT(r.candidates.front().ms, 0.0) << "a failed candidate is not timed";
+  EXPECT_NE(r.chosen, fallback);
+}
+
+TEST(Autotuner, TuningFileIsWrittenReusedAndRebuiltWhenCorrupt) {
+  test::TempDir dir("vkres_tune");
+  auto ctx = context_with_cache(dir.path());
+  const tune::Report first = tune::prepare(*ctx, kJobs, tune::Mode::automatic);
+  EXPECT_EQ(first.tuned(), 2);
+  ASSERT_TRUE(std::filesystem::exists(first.file)) << first.file;
+  EXPECT_EQ(first.file.parent_path(), dir.path());
+  EXPECT_EQ(ctx->kernel_choices().size(), 2u);
+  for (const tune::JobResult& j : first.jobs) EXPECT_EQ(ctx->kernel_choices().at(j.key), j.chosen);
+
+  // Another process, same device: the file answers, nothing is timed.
+  ctx.reset();
+  ctx = context_with_cache(dir.path());
+  for (tune::Mode mode : {tune::Mode::cached, tune::Mode::automatic}) {
+    const tune::Report again = tune::prepare(*ctx, kJobs, mode);
+    EXPECT_EQ(again.tuned(), 0);
+    ASSERT_EQ(again.jobs.size(), 2u);
+    for (size_t i = 0; i < 2; ++i) {
+      EXPECT_TRUE(again.jobs[i].from_cache);
+      EXPECT_EQ(again.jobs[i].chosen, first.jobs[i].chosen);
+      EXPECT_EQ(again.jobs[i].candidates.size(), first.jobs[i].candidates.size());
+    }
+  }
+  EXPECT_EQ(tune::prepare(*ctx, kJobs, tune::Mode::force).tuned(), 2);
+  tune::prepare(*ctx, kJobs, tune::Mode::off);
+  EXPECT_TRUE(ctx->kernel_choices().empty()) << "off: every kernel runs its default";
+
+  // A truncated file is ignored (cached mode then knows nothing) and auto mode rewrites it.
+  std::filesystem::resize_file(first.file, 40);
+  EXPECT_TRUE(tune::prepare(*ctx, kJobs, tune::Mode::cached).jobs.empty());
+  EXPECT_TRUE(ctx->kernel_choices().empty());
+  EXPECT_EQ(tune::prepare(*ctx, kJobs, tune::Mode::automatic).tuned(), 2);
+  EXPECT_EQ(tune::TuningFile::load(*ctx).entries.size(), 2u);
+
+  // A well-formed file written for another driver version is not used.
+  nlohmann::json j = nlohmann::json::parse(std::ifstream(first.file));
+  j["for"]["driver_version"] = j["for"]["driver_version"].get<uint32_t>() + 1;
+  std::ofstream(first.file, std::ios::trunc) << j.dump();
+  EXPECT_TRUE(tune::TuningFile::load(*ctx).entries.empty());
+}
+
+TEST(Autotuner, ModesParseAndNameTheirSource) {
+  EXPECT_EQ(tune::parse_mode("auto", "--tune"), tune::Mode::automatic);
+  EXPECT_EQ(tune::parse_mode("cached", "--tune"), tune::Mode::cached);
+  EXPECT_EQ(tune::parse_mode("off", "--tune"), tune::Mode::off);
+  EXPECT_EQ(tune::parse_mode("force", "--tune"), tune::Mode::force);
+  try {
+    tune::parse_mode("fast", "VKRES_TUNE");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("VKRES_TUNE: 'fast'"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace vkres

@@ -1,0 +1,145 @@
+// Every convolution variant the autotuner can choose (src/tune): each texel/storage load path and
+// register tile, forced through Program::set_kernel_choices, against the double-precision
+// reference on awkward shapes, and bit for bit against the default variant on values that round.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "graph/program.hpp"
+#include "ops/conv2d.hpp"
+#include "ref/reference.hpp"
+#include "support/gpu_env.hpp"
+
+namespace vkres {
+namespace {
+
+using test::gpu;
+using Vec = std::vector<double>;
+using ops::ConvPass;
+
+// Multiples of 1/8 in [-4, 4]: sums exact in fp32, so a mismatch is an indexing error.
+Vec exact_values(size_t n, unsigned seed) {
+  Vec v = test::random_on_grid(n, seed, 1.0, 0.125);
+  for (auto& x : v) x = std::clamp(x, -4.0, 4.0);
+  return v;
+}
+
+Conv2dShape conv(int n, int h, int w, int cin, int cout, int k, int stride, int pad) {
+  return {n, h, w, cin, cout, k, k, stride, stride, pad, pad};
+}
+
+struct Operands {
+  Vec a, b;
+  uint64_t out;
+};
+
+Operands operands(ConvPass pass, const Conv2dShape& p, bool exact) {
+  const auto values = [&](uint64_t n, unsigned seed) {
+    return exact ? exact_values(n, seed) : test::random_values(n, seed);
+  };
+  switch (pass) {
+    case ConvPass::forward: return {values(p.input_count(), 1), values(p.weight_count(), 2), p.output_count()};
+    case ConvPass::backward_data: return {values(p.output_count(), 3), values(p.weight_count(), 2), p.input_count()};
+    case ConvPass::backward_filter: return {values(p.input_count(), 1), values(p.output_count(), 3), p.weight_count()};
+  }
+  return {};
+}
+
+Vec reference(ConvPass pass, const Conv2dShape& p, const Operands& o) {
+  switch (pass) {
+    case ConvPass::forward: return ref::conv2d_forward(p, o.a, o.b, {});
+    case ConvPass::backward_data: return ref::conv2d_backward_data(p, o.a, o.b);
+    case ConvPass::backward_filter: return ref::conv2d_backward_filter(p, o.a, o.b);
+  }
+  return {};
+}
+
+// The pass's output with `variant` forced. The data gradient accumulates onto `prior` when given.
+std::vector<float> run_variant(ConvPass pass, const Conv2dShape& p, const Operands& o, const ops::ConvVariant& variant,
+                               const Vec* prior = nullptr) {
+  const vk::KernelChoices forced{{ops::conv2d_tuning_key(pass, p), variant.name()}};
+  graph::Program prog(gpu());
+  prog.set_kernel_choices(&forced);
+  EXPECT_EQ(ops::conv2d_chosen_variant(prog, pass, p), variant);
+  auto a = prog.tensor(test::to_float(o.a), "a"), b = prog.tensor(test::to_float(o.b), "b");
+  auto out = prior ? prog.tensor(test::to_float(*prior), "out") : prog.tensor(o.out * 4, "out");
+  switch (pass) {
+    case ConvPass::forward: ops::conv2d_forward(prog, p, a, b, std::nullopt, out); break;
+    case ConvPass::backward_data: ops::conv2d_backward_data(prog, p, a, b, {out, prior != nullptr}); break;
+    case ConvPass::backward_filter: ops::conv2d_backward_filter(prog, p, a, b, {out, prior != nullptr}); break;
+  }
+  EXPECT_NE(prog.dispatches().front().label.find(variant.name()), std::string::npos) << prog.dispatches().front().label;
+  prog.run();
+  return prog.download(out);
+}
+
+struct VariantCase {
+  ConvPass pass;
+  Conv2dShape p;
+};
+
+// "Long": only in the first ctest mode (tests/CMakeLists.txt); each variant's pipelines compile
+// once per mode, about a second each on lavapipe.
+class GpuConv2dVariantsLong : public ::testing::TestWithParam<VariantCase> {};
+
+TEST_P(GpuConv2dVariantsLong, EveryVariantMatchesTheReferenceAndTheDefault) {
+  const auto& [pass, p] = GetParam();
+  graph::Program probe(gpu());
+  const std::vector<ops::ConvVariant> variants = ops::conv2d_variants(probe, pass, p);
+  ASSERT_FALSE(variants.empty());
+  EXPECT_EQ(ops::conv2d_chosen_variant(probe, pass, p), variants.front()) << "no choice: the default";
+
+  const Operands exact = operands(pass, p, true), rounding = operands(pass, p, false);
+  const Vec want = reference(pass, p, exact);
+  const Vec prior = exact_values(exact.out, 9);
+  Vec want_accumulated = want;
+  for (size_t i = 0; i < want.size(); ++i) want_accumulated[i] += prior[i];
+  const std::vector<float> default_bits = run_variant(pass, p, rounding, variants.front());
+  for (const ops::ConvVariant& v : variants) {
+    SCOPED_TRACE(v.name());
+    test::expect_close(run_variant(pass, p, exact, v), want, 1e-6, "exact operands");
+    if (pass != ConvPass::forward)  // the gradients may add onto what their output holds
+      test::expect_close(run_variant(pass, p, exact, v, &prior), want_accumulated, 1e-6, "accumulated");
+    const std::vector<float> bits = run_variant(pass, p, rounding, v);
+    EXPECT_EQ(0, std::memcmp(bits.data(), default_bits.data(), bits.size() * sizeof(float)))
+        << "rounded results differ from the default variant " << variants.front().name();
+  }
+}
+
+// A tuned choice that names no variant of this shape (a stale file, another profile) is ignored.
+TEST(GpuConv2dChoice, UnknownOrIneligibleChoicesFallBackToTheDefault) {
+  const Conv2dShape p = conv(1, 5, 5, 3, 5, 3, 1, 1);  // cin 3: no texel variant
+  graph::Program prog(gpu());
+  const ops::ConvVariant fallback = ops::conv2d_variants(prog, ConvPass::forward, p).front();
+  EXPECT_FALSE(fallback.texels);
+  for (const char* name : {"texels 16x16", "storage 7x7", "nonsense"}) {
+    const vk::KernelChoices choices{{ops::conv2d_tuning_key(ConvPass::forward, p), name}};
+    prog.set_kernel_choices(&choices);
+    EXPECT_EQ(ops::conv2d_chosen_variant(prog, ConvPass::forward, p), fallback) << name;
+  }
+}
+
+std::string case_name(const ::testing::TestParamInfo<VariantCase>& info) {
+  const auto& p = info.param.p;
+  return fmt::format("{}_n{}_{}x{}_c{}to{}_k{}_s{}_p{}", ops::conv_pass_name(info.param.pass), p.n, p.h, p.w, p.cin,
+                     p.cout, p.kh, p.stride_h, p.pad_h);
+}
+
+std::vector<VariantCase> cases() {
+  // Odd sizes, batch 1 and 3, channel counts that fill no tile, strides that leave phases empty;
+  // cin = 3 and 13 have no texel variants, the others have both kinds.
+  const Conv2dShape shapes[] = {conv(3, 7, 9, 12, 20, 3, 1, 1), conv(1, 9, 9, 8, 36, 3, 2, 1),
+                                conv(3, 6, 5, 13, 4, 1, 2, 0), conv(1, 11, 7, 3, 24, 3, 1, 1)};
+  std::vector<VariantCase> out;
+  for (ConvPass pass : {ConvPass::forward, ConvPass::backward_data, ConvPass::backward_filter})
+    for (const Conv2dShape& p : shapes) out.push_back({pass, p});
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, GpuConv2dVariantsLong, ::testing::ValuesIn(cases()), case_name);
+
+}  // namespace
+}  // namespace vkres

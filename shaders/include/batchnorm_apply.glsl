@@ -1,5 +1,6 @@
 // Forward, last pass (body of batchnorm_apply[_vec4|_texels].comp, which define VEC as float or vec4):
-// y = ((x - mean_hi) - mean_lo) * scale + shift, per-channel coefficients loaded once.
+// y = ((x - mean_hi) - mean_lo) * scale + shift, per-channel coefficients loaded once; with pc.relu,
+// max(y, 0) as relu_fwd computes it, so fusing the ReLU changes no bit.
 #include "batchnorm_common.glsl"
 ROWS_BUFFER(0, x);
 layout(std430, set = 0, binding = 1) readonly buffer Scratch { VEC scratch[]; };
@@ -14,6 +15,7 @@ void main() {
   for (uint r = w.first; r < w.end; ++r) {
     uint i = r * pc.channels + w.channel;
     precise VEC centered = (LOAD(x, i) - mean_hi) - mean_lo;
-    y[i] = centered * scale + shift;
+    const VEC v = centered * scale + shift;
+    y[i] = pc.relu != 0u ? max(v, VEC(0.0)) : v;
   }
 }

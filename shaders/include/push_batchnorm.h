@@ -23,6 +23,7 @@ VKRES_PUSH(BatchNormPush) {
   uint chunks;
   uint coeffs_offset;   // where the per-channel coefficient rows start in scratch
   uint accumulate;      // gradient outputs: != 0 adds to the destination, else overwrites
+  uint relu;            // apply: != 0 writes max(y, 0), the ReLU that follows fused in
   float eps;
   float momentum;
 } VKRES_PUSH_END

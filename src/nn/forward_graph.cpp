@@ -1,5 +1,8 @@
 #include "nn/forward_graph.hpp"
 
+#include <cstdlib>
+#include <string_view>
+
 #include <fmt/format.h>
 
 #include "core/error.hpp"
@@ -14,13 +17,44 @@ namespace vkres::nn {
 using graph::ArenaKind;
 using graph::TensorId;
 
+namespace {
+
+bool fusion_enabled() {
+  const char* v = std::getenv("VKRES_FUSION");
+  if (!v || !*v || std::string_view(v) == "on") return true;
+  if (std::string_view(v) == "off") return false;
+  throw Error(fmt::format("VKRES_FUSION: unknown value '{}'", v), "use 'on' or 'off'");
+}
+
+// See ForwardGraph::relu_fused_. One pass over the activation fewer, forward, in training and
+// evaluation; the backward pass is unchanged (ReLU backward reads the ReLU's output, batch norm
+// backward its input).
+std::vector<bool> bn_relu_pairs(const ModelSpec& spec) {
+  const size_t n = spec.layers.size();
+  std::vector<bool> fused(n, false);
+  if (!fusion_enabled()) return fused;
+  std::vector<int> readers(n, 0);
+  for (const Layer& l : spec.layers)
+    for (int in : l.inputs)
+      if (in != kModelInput) ++readers[size_t(in)];
+  for (size_t i = 0; i + 1 < n; ++i) {
+    const Layer& next = spec.layers[i + 1];
+    fused[i] = spec.layers[i].kind == LayerKind::batchnorm && next.kind == LayerKind::relu && readers[i] == 1 &&
+               next.inputs == std::vector<int>{int(i)};
+  }
+  return fused;
+}
+
+}  // namespace
+
 ForwardGraph::ForwardGraph(ModelState& state, int batch, BatchNormMode mode)
     : graph_(state.context()),
       state_(state),
       spec_(state.spec()),
       batch_(batch),
       layers_(state.spec().layers.size()),
-      bn_mode_(mode) {
+      bn_mode_(mode),
+      relu_fused_(bn_relu_pairs(state.spec())) {
   if (batch < 1) throw Error(fmt::format("the batch size must be at least 1, not {}", batch));
   VKRES_ASSERT(!spec_.layers.empty() && spec_.layers.back().kind == LayerKind::fc,
                "ForwardGraph: the model must end in a fully connected layer (the logits)");
@@ -69,6 +103,10 @@ void ForwardGraph::forward(size_t layer) {
   const Layer& l = spec_.layers[layer];
   LayerTensors& t = layers_[layer];
   const uint64_t count = uint64_t(batch_) * l.out.count();
+  if (layer > 0 && relu_fused_[layer - 1]) {  // the batch norm before computed this ReLU
+    t.output = layers_[layer - 1].output;
+    return;
+  }
   t.output = layer + 1 == layers_.size() ? graph_.persistent("logits", count * kFloatBytes, ArenaKind::inputs)
                                          : activation(l.name, count);
   switch (l.kind) {
@@ -78,9 +116,11 @@ void ForwardGraph::forward(size_t layer) {
     case LayerKind::batchnorm: {
       const BatchNormShape s = with_batch(std::get<BatchNormShape>(l.shape), batch_);
       if (bn_mode_ == BatchNormMode::eval)
-        return ops::batchnorm_eval_forward(graph_, s, input_of(l, 0), t.weight, t.running, t.output);
+        return ops::batchnorm_eval_forward(graph_, s, input_of(l, 0), t.weight, t.running, t.output,
+                                           relu_fused_[layer]);
       t.saved = activation(l.name + ".saved", uint64_t(ops::kBatchNormSavedRows) * l.out.c);
-      return ops::batchnorm_train_forward(graph_, s, input_of(l, 0), t.weight, t.running, t.saved, t.output);
+      return ops::batchnorm_train_forward(graph_, s, input_of(l, 0), t.weight, t.running, t.saved, t.output,
+                                          relu_fused_[layer]);
     }
     case LayerKind::relu:
       return ops::relu_forward(graph_, input_of(l, 0), t.output, count);

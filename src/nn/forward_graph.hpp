@@ -84,6 +84,9 @@ class ForwardGraph {
   virtual void compile_once() = 0;
 
   const BatchNormMode bn_mode_;
+  // Layer i is a batch norm whose apply pass also computes the ReLU of layer i + 1, its only
+  // reader: that ReLU's output is the batch norm's (VKRES_FUSION=off keeps them apart).
+  std::vector<bool> relu_fused_;
 };
 
 // The ModelSpec's shapes are for one image; these scale them to a batch.

@@ -125,8 +125,12 @@ TensorId op_scratch(OpSink& sink, const BatchNormShape& p, uint64_t coeffs_float
 
 // The last forward pass, shared by training and evaluation: y from x and the coefficients.
 void apply(OpSink& sink, const BatchNormShape& p, const Geometry& g, uint64_t coeffs_floats, TensorId x,
-           TensorId scratch, TensorId y, std::string label) {
-  Dispatch d = row_walk_pass(sink, p, g, "apply", coeffs_floats, false, std::move(label), 4);
+           TensorId scratch, TensorId y, bool relu, std::string label) {
+  Dispatch d = row_walk_pass(sink, p, g, "apply", coeffs_floats, false, label + (relu ? " + relu" : ""),
+                             relu ? 5 : 4);
+  push::BatchNormPush pc = make_push(p, g, g.width, coeffs_floats, false);
+  pc.relu = relu;
+  d.push = graph::PushConstants::of(pc);
   d.bindings = {{x, Access::read, g.rows_view()}, {scratch, Access::read}, {y, Access::write}};
   sink.dispatch(std::move(d));
 }
@@ -134,7 +138,7 @@ void apply(OpSink& sink, const BatchNormShape& p, const Geometry& g, uint64_t co
 }  // namespace
 
 void batchnorm_train_forward(OpSink& sink, const BatchNormShape& p, TensorId x, TensorId affine,
-                             TensorId running, TensorId saved, TensorId y) {
+                             TensorId running, TensorId saved, TensorId y, bool relu) {
   check_params(p, 2, "batchnorm_train_forward");
   const Geometry g = geometry(sink, p);
   const uint64_t coeffs = partials_floats(p, g);
@@ -152,11 +156,11 @@ void batchnorm_train_forward(OpSink& sink, const BatchNormShape& p, TensorId x, 
                     {saved, Access::write}};
   sink.dispatch(std::move(merge));
 
-  apply(sink, p, g, coeffs, x, scratch, y, "batchnorm fwd apply");
+  apply(sink, p, g, coeffs, x, scratch, y, relu, "batchnorm fwd apply");
 }
 
 void batchnorm_eval_forward(OpSink& sink, const BatchNormShape& p, TensorId x, TensorId affine,
-                            TensorId running, TensorId y) {
+                            TensorId running, TensorId y, bool relu) {
   check_params(p, 1, "batchnorm_eval_forward");
   const Geometry g = geometry(sink, p);
   const TensorId scratch = op_scratch(sink, p, 0, kForwardCoeffRows, "batchnorm eval scratch");
@@ -165,7 +169,7 @@ void batchnorm_eval_forward(OpSink& sink, const BatchNormShape& p, TensorId x, T
   coeffs.bindings = {{affine, Access::read}, {running, Access::read}, {scratch, Access::write}};
   sink.dispatch(std::move(coeffs));
 
-  apply(sink, p, g, 0, x, scratch, y, "batchnorm eval apply");
+  apply(sink, p, g, 0, x, scratch, y, relu, "batchnorm eval apply");
 }
 
 void batchnorm_backward(OpSink& sink, const BatchNormShape& p, TensorId x, TensorId dy, TensorId affine,

@@ -24,12 +24,13 @@ namespace vkres::ops {
 inline constexpr int kBatchNormSavedRows = 3;
 
 // y = gamma * (x - mean) * invstd + beta with batch statistics; updates running, writes saved.
+// relu: y = max(that, 0), bit for bit what relu_forward would make of it, one pass fewer.
 void batchnorm_train_forward(OpSink& sink, const BatchNormShape& p, TensorId x, TensorId affine,
-                             TensorId running, TensorId saved, TensorId y);
+                             TensorId running, TensorId saved, TensorId y, bool relu = false);
 
-// y = gamma * (x - running_mean) / sqrt(running_var + eps) + beta.
+// y = gamma * (x - running_mean) / sqrt(running_var + eps) + beta (relu: as above).
 void batchnorm_eval_forward(OpSink& sink, const BatchNormShape& p, TensorId x, TensorId affine,
-                            TensorId running, TensorId y);
+                            TensorId running, TensorId y, bool relu = false);
 
 // Training-mode backward from the forward's saved statistics:
 //   dgamma = sum(dy * xhat), dbeta = sum(dy), dx = gamma * invstd * (dy - mean(dy) - xhat * mean(dy * xhat)).

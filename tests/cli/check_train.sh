@@ -49,7 +49,12 @@ json.dump(d, open(path, 'w'))
 print(len(d['kernels']), 'kernels,', sum(len(k['candidates']) > 1 for k in d['kernels'].values()), 'non-default')"
 expect_ok "train with the other variants" "checkpoint-00000005" \
   "$vkres" train "${tiny[@]}" --max-steps 5 --out "$work/other_variants"
-for run in untuned other_variants; do
+# Likewise the batch norms that compute the ReLU after them (VKRES_FUSION=off runs them apart).
+expect_ok "train unfused" "checkpoint-00000005" \
+  env VKRES_FUSION=off "$vkres" train "${tiny[@]}" --max-steps 5 --out "$work/unfused"
+expect_error "a bad VKRES_FUSION" 1 "VKRES_FUSION: unknown value 'maybe'" \
+  env VKRES_FUSION=maybe "$vkres" train "${tiny[@]}" --max-steps 1 --out "$work/bad_fusion"
+for run in untuned other_variants unfused; do
   if [[ $(hash_of "$work/whole/checkpoint-00000005.safetensors") == $(hash_of "$work/$run/checkpoint-00000005.safetensors") ]]; then
     passed=$((passed + 1))
   else

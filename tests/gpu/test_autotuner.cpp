@@ -63,28 +63,40 @@ TEST(SampledCheck, PassesTheRightOutputAndNamesAWrongElement) {
   EXPECT_NE(tune::check_sampled(ConvPass::forward, p, x, w, y), "");
 }
 
-// Both load paths at their default tile, then every other tile of the faster path.
+// Both load paths at their default tile, then every other tile of the faster path (one path, every
+// tile, where only storage loads are possible).
 TEST(Autotuner, SearchesBothPathsThenTheTilesOfTheFasterOne) {
   for (const tune::ConvJob& job : kJobs) {
     const tune::JobResult r = tune::tune_job(test::gpu(), job);
     graph::Program probe(test::gpu());
     const auto variants = ops::conv2d_variants(probe, job.pass, job.shape);
-    const auto tiles = std::count_if(variants.begin(), variants.end(), [](const auto& v) { return v.texels; });
-    ASSERT_EQ(tiles * 2, std::ssize(variants)) << "texel and storage variants of every tile: " << r.key;
-    ASSERT_EQ(std::ssize(r.candidates), 2 + tiles - 1) << r.key;
-    EXPECT_EQ(r.candidates[0].variant, variants[0].name()) << "texels at the default tile";
-    EXPECT_EQ(r.candidates[1].variant, variants[tiles].name()) << "storage at the default tile";
-    const bool texels_won = r.candidates[0].ms <= r.candidates[1].ms;
-    for (size_t i = 2; i < r.candidates.size(); ++i)
-      EXPECT_EQ(r.candidates[i].variant, variants[texels_won ? i - 1 : tiles + i - 1].name());
-    double fastest = INFINITY;
+    const auto texel_variants = std::count_if(variants.begin(), variants.end(), [](const auto& v) { return v.texels; });
+    if (texel_variants == 0) {  // VKRES_LOADS=storage: one path, every tile
+      ASSERT_EQ(r.candidates.size(), variants.size()) << r.key;
+      for (size_t i = 0; i < variants.size(); ++i) EXPECT_EQ(r.candidates[i].variant, variants[i].name());
+    } else {
+      const auto tiles = texel_variants;
+      ASSERT_EQ(tiles * 2, std::ssize(variants)) << "texel and storage variants of every tile: " << r.key;
+      ASSERT_EQ(std::ssize(r.candidates), 2 + tiles - 1) << r.key;
+      EXPECT_EQ(r.candidates[0].variant, variants[0].name()) << "texels at the default tile";
+      EXPECT_EQ(r.candidates[1].variant, variants[tiles].name()) << "storage at the default tile";
+      const bool texels_won = r.candidates[0].ms <= r.candidates[1].ms;
+      for (size_t i = 2; i < r.candidates.size(); ++i)
+        EXPECT_EQ(r.candidates[i].variant, variants[texels_won ? i - 1 : tiles + i - 1].name());
+    }
+    const tune::Candidate* fastest = &r.candidates.front();
     for (const tune::Candidate& c : r.candidates) {
       EXPECT_EQ(c.failure, "") << c.variant;
       EXPECT_GT(c.ms, 0.0) << c.variant;
-      fastest = std::min(fastest, c.ms);
+      if (c.ms < fastest->ms) fastest = &c;
     }
-    EXPECT_EQ(r.chosen_ms, fastest);
-    EXPECT_EQ(r.default_ms, r.candidates.front().ms);
+    // The fastest, confirmed in a second timing against the default by a 3% margin, or the default.
+    if (r.chosen == r.candidates.front().variant) {
+      EXPECT_EQ(r.chosen_ms, r.default_ms);
+    } else {
+      EXPECT_EQ(r.chosen, fastest->variant);
+      EXPECT_LT(r.chosen_ms, 0.97 * r.default_ms);
+    }
   }
 }
 

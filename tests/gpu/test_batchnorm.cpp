@@ -136,6 +136,35 @@ TEST_P(GpuBatchNorm, EvalForward) {
   expect_elementwise_close(p.download(l.ty), want, "y");
 }
 
+// The ReLU fused into the apply pass (nn::ForwardGraph fuses BN -> ReLU pairs): the very bits of
+// the separate relu_forward pass over the unfused output, in training and evaluation mode.
+TEST_P(GpuBatchNorm, FusedReluIsBitIdenticalToTheSeparatePass) {
+  for (bool train : {true, false}) {
+    SCOPED_TRACE(train ? "train" : "eval");
+    graph::Program p(gpu());
+    const Layer l(p, GetParam());
+    const uint64_t n = l.shape.elements();
+    auto running2 = p.tensor(test::to_float(concat(l.running_mean, l.running_var)), "running copy");
+    auto separate = p.tensor(n * sizeof(float), "relu(y)");
+    auto fused = p.tensor(n * sizeof(float), "fused");
+    if (train) {
+      ops::batchnorm_train_forward(p, l.params(), l.tx, l.taffine, l.trunning, l.tsaved, l.ty);
+      ops::batchnorm_train_forward(p, l.params(), l.tx, l.taffine, running2, l.tsaved, fused, true);
+    } else {
+      ops::batchnorm_eval_forward(p, l.params(), l.tx, l.taffine, l.trunning, l.ty);
+      ops::batchnorm_eval_forward(p, l.params(), l.tx, l.taffine, running2, fused, true);
+    }
+    ops::relu_forward(p, l.ty, separate, n);
+    p.run();
+    const std::vector<float> want = p.download(separate), got = p.download(fused);
+    ASSERT_EQ(want.size(), got.size());
+    EXPECT_EQ(0, std::memcmp(want.data(), got.data(), got.size() * sizeof(float)));
+    if (train) {
+      EXPECT_GT(std::count(got.begin(), got.end(), 0.0f), 0) << "batch statistics centre y: some clamp";
+    }
+  }
+}
+
 TEST_P(GpuBatchNorm, BackwardOverwritesThenAccumulates) {
   graph::Program p(gpu());
   const Layer l(p, GetParam());

@@ -207,11 +207,12 @@ JobResult tune_job(vk::Context& ctx, const ConvJob& job) {
   if (winner != &r.candidates.front() && r.candidates.front().failure.empty()) {
     const size_t w = size_t(winner - r.candidates.data());
     const vk::KernelChoices forced_default{{r.key, r.candidates.front().variant}}, forced_winner{{r.key, r.chosen}};
-    std::string failure;
-    auto default_prog = checked_program(tried.front(), forced_default, failure);
-    auto winner_prog = checked_program(tried[w], forced_winner, failure);
+    std::string default_failure, winner_failure;
+    auto default_prog = checked_program(tried.front(), forced_default, default_failure);
+    auto winner_prog = checked_program(tried[w], forced_winner, winner_failure);
     if (!default_prog || !winner_prog) {  // passed once, failed now: trust neither run of the winner
-      log::warn("tuning {}: a variant's check failed on a second run ({}); keeping the default", r.key, failure);
+      log::warn("tuning {}: a check failed on a second run ({}{}); keeping the default", r.key, default_failure,
+                winner_failure);
       r.chosen = r.candidates.front().variant;
       r.chosen_ms = r.default_ms;
       return r;

@@ -1,9 +1,8 @@
 #include "cli/bench_cases.hpp"
 
-#include <random>
-
 #include <fmt/format.h>
 
+#include "core/random_floats.hpp"
 #include "ops/batchnorm.hpp"
 #include "ops/conv2d.hpp"
 #include "ops/elementwise.hpp"
@@ -14,14 +13,6 @@
 
 namespace vkres::cli {
 namespace {
-
-std::vector<float> random_floats(uint64_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, 1.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
 
 struct Activation {
   int h, w, c;

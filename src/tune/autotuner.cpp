@@ -5,7 +5,6 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
-#include <random>
 #include <optional>
 #include <set>
 #include <utility>
@@ -14,6 +13,7 @@
 
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/random_floats.hpp"
 #include "graph/program.hpp"
 #include "tune/sampled_check.hpp"
 #include "tune/tuning_file.hpp"
@@ -32,14 +32,6 @@ constexpr double kClearlySlower = 2.0;
 // kept only if at least kMargin faster: a choice made on noise would cost as often as it gains.
 constexpr int kConfirmRuns = 5;
 constexpr double kMargin = 0.97;
-
-std::vector<float> random_floats(uint64_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, 1.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
 
 struct Operands {
   uint64_t a, b, out;

@@ -9,6 +9,7 @@
 
 #include "ops/conv2d.hpp"
 #include "ref/reference.hpp"
+#include "support/conv_values.hpp"
 #include "support/gpu_env.hpp"
 
 namespace vkres {
@@ -19,17 +20,8 @@ using Vec = std::vector<double>;
 
 constexpr double kTolerance = 1e-4;
 
-// Multiples of 1/8 in [-4, 4]: every product is a multiple of 1/64, so fp32 sums of up to 16384
-// terms are exact in any order and a mismatch can only be an indexing error.
-Vec exact_values(size_t n, unsigned seed) {
-  Vec v = test::random_on_grid(n, seed, 1.0, 0.125);
-  for (auto& x : v) x = std::clamp(x, -4.0, 4.0);
-  return v;
-}
-
-Conv2dShape conv(int n, int h, int w, int cin, int cout, int k, int stride, int pad) {
-  return {n, h, w, cin, cout, k, k, stride, stride, pad, pad};
-}
+using test::conv;
+using test::exact_values;
 
 struct ConvCase {
   Conv2dShape p;

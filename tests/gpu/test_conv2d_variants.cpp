@@ -11,6 +11,7 @@
 #include "graph/program.hpp"
 #include "ops/conv2d.hpp"
 #include "ref/reference.hpp"
+#include "support/conv_values.hpp"
 #include "support/gpu_env.hpp"
 
 namespace vkres {
@@ -20,16 +21,8 @@ using test::gpu;
 using Vec = std::vector<double>;
 using ops::ConvPass;
 
-// Multiples of 1/8 in [-4, 4]: sums exact in fp32, so a mismatch is an indexing error.
-Vec exact_values(size_t n, unsigned seed) {
-  Vec v = test::random_on_grid(n, seed, 1.0, 0.125);
-  for (auto& x : v) x = std::clamp(x, -4.0, 4.0);
-  return v;
-}
-
-Conv2dShape conv(int n, int h, int w, int cin, int cout, int k, int stride, int pad) {
-  return {n, h, w, cin, cout, k, k, stride, stride, pad, pad};
-}
+using test::conv;
+using test::exact_values;
 
 struct Operands {
   Vec a, b;

@@ -67,8 +67,9 @@ nlohmann::json job_json(const tune::JobResult& j) {
 }  // namespace
 
 tune::Mode tune_mode(const Args& args) {
-  const tune::Mode env = tune::mode_from_environment(tune::Mode::automatic);
-  return args.given("--tune") ? tune::parse_mode(args.get("--tune"), "--tune") : env;
+  // --tune overrides VKRES_TUNE, which is then not even read (a bad value there is not an error).
+  return args.given("--tune") ? tune::parse_mode(args.get("--tune"), "--tune")
+                              : tune::mode_from_environment(tune::Mode::automatic);
 }
 
 void apply_tuning(vk::Context& ctx, tune::Mode mode, const nn::ModelSpec& spec, int batch, bool training) {

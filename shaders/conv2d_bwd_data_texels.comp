@@ -6,7 +6,7 @@
 #include "conv2d_common.glsl"
 layout(set = 0, binding = 0) uniform samplerBuffer dy4;  // [n][oh][ow][cout / 4]
 layout(set = 0, binding = 1) uniform samplerBuffer w4;   // [cout][kh][kw][cin / 4]
-layout(std430, set = 0, binding = 2) buffer DX { float dx[]; };
+layout(std430, set = 0, binding = 2) buffer DX { vec4 dx[]; };  // [n][h][w][cin / 4]
 
 const int COL_TEXELS = TILE_COLS / 4;
 
@@ -77,10 +77,13 @@ void main() {
     }
   }
 
+  // Four channels per store: on CPU drivers every access with a per-lane address is a loop over
+  // the lanes, whatever its width.
   [[unroll]] for (int r = 0; r < TILE_ROWS; ++r) {
-    const int dst = ((image[r] * pc.h + iy[r]) * pc.w + ix[r]) * pc.cin + ci0;
-    [[unroll]] for (int c = 0; c < TILE_COLS; ++c) {
-      if (live[r] && ci0 + c < pc.cin) dx[dst + c] = pc.accumulate != 0u ? dx[dst + c] + acc[r][c] : acc[r][c];
+    const int dst = ((image[r] * pc.h + iy[r]) * pc.w + ix[r]) * cin4 + ci0 / 4;
+    [[unroll]] for (int t = 0; t < COL_TEXELS; ++t) {
+      const vec4 sum = vec4(acc[r][4 * t], acc[r][4 * t + 1], acc[r][4 * t + 2], acc[r][4 * t + 3]);
+      if (live[r] && ci0 + 4 * t < pc.cin) dx[dst + t] = pc.accumulate != 0u ? dx[dst + t] + sum : sum;
     }
   }
 }

@@ -7,6 +7,11 @@ layout(set = 0, binding = 0) uniform samplerBuffer x4;  // [n][h][w][cin / 4]
 layout(set = 0, binding = 1) uniform samplerBuffer w4;  // [cout][kh][kw][cin / 4]
 layout(std430, set = 0, binding = 2) readonly buffer Bias { float bias[]; };  // any tensor if !has_bias
 layout(std430, set = 0, binding = 3) writeonly buffer Y { float y[]; };
+layout(std430, set = 0, binding = 3) writeonly buffer Y4 { vec4 y4[]; };  // the same tensor, when cout % 4 == 0
+
+// Specialization constant 3: store four channels at a time (cout a multiple of 4). On CPU drivers
+// every store with a per-lane address is a loop over the lanes, whatever its width.
+layout(constant_id = 3) const bool VEC4_STORES = false;
 
 void main() {
   const uint group = linear_group_id();
@@ -49,6 +54,20 @@ void main() {
     }
   }
 
+  if (VEC4_STORES) {
+    [[unroll]] for (int c = 0; c < TILE_COLS; c += 4) {
+      const int co = co0 + c;
+      const vec4 shift = pc.has_bias != 0u ? vec4(bias[min(co, pc.cout - 4)], bias[min(co, pc.cout - 4) + 1],
+                                                   bias[min(co, pc.cout - 4) + 2], bias[min(co, pc.cout - 4) + 3])
+                                           : vec4(0.0);
+      [[unroll]] for (int r = 0; r < TILE_ROWS; ++r) {
+        const int p = tile_row(first_row, r);
+        if (co < pc.cout && p < pixels)
+          y4[(p * pc.cout + co) / 4] = vec4(acc[r][c], acc[r][c + 1], acc[r][c + 2], acc[r][c + 3]) + shift;
+      }
+    }
+    return;
+  }
   [[unroll]] for (int c = 0; c < TILE_COLS; ++c) {
     const int co = co0 + c;
     const float shift = pc.has_bias != 0u ? bias[min(co, pc.cout - 1)] : 0.0;

@@ -29,6 +29,17 @@ inline uint32_t elementwise_local_size(const vk::DeviceLimits& l) {
   return std::min<uint32_t>(64, l.max_workgroup_invocations);
 }
 
+// Lanes per workgroup of a GEMM kernel whose lanes each own tile_rows of `rows` rows (the
+// convolution passes, the Winograd GEMM): fewer than elementwise_local_size when the rows run out,
+// so that a small layer (late stages, small batches) does not compute a whole workgroup of copies
+// of its last row. A power of two, so pipelines stay few.
+inline uint32_t gemm_rows_local_size(const OpSink& sink, uint64_t rows, uint32_t tile_rows) {
+  const uint64_t lanes_needed = graph::ceil_div(rows, tile_rows);
+  uint32_t local = 1;
+  while (local < lanes_needed && local < elementwise_local_size(sink.limits())) local *= 2;
+  return local;
+}
+
 // Whether kernels may read `floats` floats of one tensor through an rgba32f texel view (graph::View):
 // a whole number of texels that fits the device's view limit, unless VKRES_LOADS=storage forces
 // storage-buffer reads everywhere (the test suite runs once so, to cover those variants).

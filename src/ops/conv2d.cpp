@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "core/error.hpp"
+#include "ops/winograd.hpp"
 #include "push_conv2d.h"
 
 namespace vkres::ops {
@@ -88,25 +89,13 @@ push::Conv2dPush shape_push(const Conv2dShape& p) {
 }
 
 // Lanes per workgroup of the convolution kernels: a whole number of subgroups everywhere we have seen.
-uint32_t conv_local_size(const OpSink& sink) {
-  return std::min<uint32_t>(64, sink.limits().max_workgroup_invocations);
-}
-
-// Lanes per workgroup of a kernel whose lanes each own tile_rows of `rows` GEMM rows: fewer than
-// conv_local_size when the rows run out, so that a small layer (late stages, small batches) does
-// not compute a whole workgroup of copies of its last row. A power of two, so pipelines stay few.
-uint32_t rows_local_size(const OpSink& sink, uint64_t rows, uint32_t tile_rows) {
-  const uint64_t lanes_needed = graph::ceil_div(rows, tile_rows);
-  uint32_t local = 1;
-  while (local < lanes_needed && local < conv_local_size(sink)) local *= 2;
-  return local;
-}
+uint32_t conv_local_size(const OpSink& sink) { return elementwise_local_size(sink.limits()); }
 
 // A dispatch of one of the convolution kernels over `groups` workgroups of `local` lanes.
 Dispatch conv_dispatch(uint32_t local, const ConvVariant& v, const char* kernel, const push::Conv2dPush& pc,
                        uint64_t groups, const OpSink& sink, std::string label) {
   Dispatch d;
-  d.kernel = v.texels ? fmt::format("{}_texels", kernel) : kernel;
+  d.kernel = v.path == ConvPath::texels ? fmt::format("{}_texels", kernel) : kernel;
   d.spec = {local, v.tile_rows, v.tile_cols};
   d.push = graph::PushConstants::of(pc);
   d.groups = graph::grid_1d(groups, sink.limits());
@@ -160,8 +149,11 @@ const char* conv_pass_name(ConvPass pass) {
   return "?";
 }
 
+bool is_winograd(ConvPath path) { return path == ConvPath::winograd2 || path == ConvPath::winograd4; }
+
 std::string ConvVariant::name() const {
-  return fmt::format("{} {}x{}", texels ? "texels" : "storage", tile_rows, tile_cols);
+  const char* names[] = {"texels", "storage", "winograd2", "winograd4"};
+  return fmt::format("{} {}x{}", names[static_cast<int>(path)], tile_rows, tile_cols);
 }
 
 std::vector<ConvVariant> conv2d_variants(const OpSink& sink, ConvPass pass, const Conv2dShape& p) {
@@ -170,14 +162,18 @@ std::vector<ConvVariant> conv2d_variants(const OpSink& sink, ConvPass pass, cons
   for (auto [rows, cols] : kOtherTiles)
     if (rows != first.tile_rows || cols != first.tile_cols) tiles.push_back({.tile_rows = rows, .tile_cols = cols});
   std::vector<ConvVariant> out;
-  // The texel variants first where possible: several times faster on CPU drivers, the default.
-  for (bool texels : {true, false}) {
-    if (texels && !texels_possible(sink, pass, p)) continue;
+  const auto add_path = [&](ConvPath path) {
     for (ConvVariant t : tiles) {
-      t.texels = texels;
+      t.path = path;
       out.push_back(t);
     }
-  }
+  };
+  // The texel variants first where possible: several times faster on CPU drivers, the default.
+  if (texels_possible(sink, pass, p)) add_path(ConvPath::texels);
+  add_path(ConvPath::storage);
+  if (winograd_enabled())
+    for (ConvPath path : {ConvPath::winograd2, ConvPath::winograd4})
+      if (winograd_possible(sink, pass, p, path)) add_path(path);
   return out;
 }
 
@@ -200,15 +196,17 @@ void conv2d_forward(OpSink& sink, const Conv2dShape& p, TensorId x, TensorId w, 
                     TensorId y) {
   check_params(p, "conv2d_forward");
   const ConvVariant v = conv2d_chosen_variant(sink, ConvPass::forward, p);
-  const uint32_t local = rows_local_size(sink, output_pixels(p), v.tile_rows);
+  if (is_winograd(v.path)) return winograd_forward(sink, p, v, x, w, bias, y);
+  const uint32_t local = gemm_rows_local_size(sink, output_pixels(p), v.tile_rows);
   push::Conv2dPush pc = shape_push(p);
   pc.channel_tiles = static_cast<uint32_t>(graph::ceil_div(p.cout, v.tile_cols));
   pc.has_bias = bias.has_value();
   const uint64_t pixel_tiles = graph::ceil_div(output_pixels(p), uint64_t(local) * v.tile_rows);
 
-  const View view = v.texels ? View::texels_rgba32f : View::storage;
+  const View view = v.path == ConvPath::texels ? View::texels_rgba32f : View::storage;
   Dispatch d = conv_dispatch(local, v, "conv2d_fwd", pc, pixel_tiles * pc.channel_tiles, sink,
                              "conv2d fwd " + describe(p));
+  if (v.path == ConvPath::texels) d.spec.push_back(p.cout % 4 == 0);  // VEC4_STORES
   d.bindings = {{x, Access::read, view}, {w, Access::read, view}, {bias.value_or(w), Access::read}, {y, Access::write}};
   d.flops = 2 * p.macs();
   sink.dispatch(std::move(d));
@@ -219,14 +217,15 @@ void conv2d_backward_data(OpSink& sink, const Conv2dShape& p, TensorId dy, Tenso
   // Pixels of the largest stride phase; every phase gets that many rows.
   const uint64_t phase_pixels = uint64_t(p.n) * graph::ceil_div(p.h, p.stride_h) * graph::ceil_div(p.w, p.stride_w);
   const ConvVariant v = conv2d_chosen_variant(sink, ConvPass::backward_data, p);
-  const uint32_t local = rows_local_size(sink, phase_pixels, v.tile_rows);
+  if (is_winograd(v.path)) return winograd_backward_data(sink, p, v, dy, w, dx);
+  const uint32_t local = gemm_rows_local_size(sink, phase_pixels, v.tile_rows);
   const uint64_t phases = uint64_t(p.stride_h) * p.stride_w;
   push::Conv2dPush pc = shape_push(p);
   pc.channel_tiles = static_cast<uint32_t>(graph::ceil_div(p.cin, v.tile_cols));
   pc.pixel_tiles = static_cast<uint32_t>(graph::ceil_div(phase_pixels, uint64_t(local) * v.tile_rows));
   pc.accumulate = dx.accumulate;
 
-  const View view = v.texels ? View::texels_rgba32f : View::storage;
+  const View view = v.path == ConvPath::texels ? View::texels_rgba32f : View::storage;
   Dispatch d = conv_dispatch(local, v, "conv2d_bwd_data", pc, phases * pc.pixel_tiles * pc.channel_tiles, sink,
                              "conv2d bwd data " + describe(p));
   d.bindings = {{dy, Access::read, view}, {w, Access::read, view}, {dx.tensor, dx.access()}};
@@ -250,7 +249,7 @@ void conv2d_backward_filter(OpSink& sink, const Conv2dShape& p, TensorId x, Tens
   pc.chunk_pixels = split.chunk_pixels;
   pc.chunks = split.chunks;
 
-  const View view = v.texels ? View::texels_rgba32f : View::storage;
+  const View view = v.path == ConvPath::texels ? View::texels_rgba32f : View::storage;
   Dispatch d = conv_dispatch(local, v, "conv2d_bwd_filter", pc, graph::ceil_div(tiles * split.chunks, local), sink,
                              fmt::format("conv2d bwd filter {} ({} chunks)", describe(p), split.chunks));
   d.bindings = {{x, Access::read, view}, {dy, Access::read, view}, {partials, Access::write}};

@@ -21,17 +21,25 @@ namespace vkres::ops {
 enum class ConvPass { forward, backward_data, backward_filter };
 const char* conv_pass_name(ConvPass pass);  // conv2d_fwd, conv2d_bwd_data, conv2d_bwd_filter
 
-// One way to run a pass: operands read through rgba32f texel views or storage buffers, and the
-// register tile of one invocation in GEMM rows x columns (specialization constants 1 and 2).
-// Every variant adds the same products in the same order: a choice changes speed, not results.
+// How a variant computes a pass: the direct implicit GEMM with its operands read through rgba32f
+// texel views or through storage buffers (the same products in the same order, so the same bits), or
+// Winograd F(2x2, 3x3) or F(4x4, 3x3) (ops/winograd.hpp: 3x3 stride-1 forward and data gradient;
+// 2.25x or 4x fewer multiplies, results that differ from the direct ones by rounding).
+enum class ConvPath { texels, storage, winograd2, winograd4 };
+bool is_winograd(ConvPath path);
+
+// One way to run a pass: a path and the register tile of one invocation in GEMM rows x columns
+// (specialization constants 1 and 2; for Winograd, the tile of its batched GEMM).
 struct ConvVariant {
-  bool texels = false;
+  ConvPath path = ConvPath::storage;
   uint32_t tile_rows = 16, tile_cols = 16;
-  std::string name() const;  // "texels 16x16", "storage 8x8"
+  std::string name() const;  // "texels 16x16", "storage 8x8", "winograd4 16x16"
   bool operator==(const ConvVariant&) const = default;
 };
 
-// The variants able to run `pass` on `p` on this sink's device, the default first.
+// The variants able to run `pass` on `p` on this sink's device, the default first: the direct texel
+// variants where the shape allows, the storage ones, then the Winograd ones where the shape allows
+// and VKRES_WINOGRAD is not "off" (which keeps every choice bit-identical to the default).
 std::vector<ConvVariant> conv2d_variants(const OpSink& sink, ConvPass pass, const Conv2dShape& p);
 // The key of `pass` on `p` in vk::KernelChoices: the pass and every field of the shape.
 std::string conv2d_tuning_key(ConvPass pass, const Conv2dShape& p);

@@ -166,22 +166,22 @@ JobResult tune_job(vk::Context& ctx, const ConvJob& job) {
     r.candidates.push_back(std::move(c));
   };
   // A coordinate search, since every candidate costs a pipeline compile (about a second on
-  // lavapipe): first each load path at its default tile, then the other tiles of the faster path.
-  // conv2d_variants lists each path's default tile first.
-  std::vector<bool> paths;
+  // lavapipe): first each path (texels, storage, Winograd) at its default tile, then the other
+  // tiles of the fastest path. conv2d_variants lists each path's default tile first.
+  std::vector<ops::ConvPath> paths;
   for (const ops::ConvVariant& v : variants)
-    if (std::find(paths.begin(), paths.end(), v.texels) == paths.end()) paths.push_back(v.texels);
-  for (bool texels : paths)
-    try_variant(*std::find_if(variants.begin(), variants.end(), [&](const auto& v) { return v.texels == texels; }));
+    if (std::find(paths.begin(), paths.end(), v.path) == paths.end()) paths.push_back(v.path);
+  for (ops::ConvPath path : paths)
+    try_variant(*std::find_if(variants.begin(), variants.end(), [&](const auto& v) { return v.path == path; }));
   std::optional<size_t> first_round_best;
   for (size_t i = 0; i < r.candidates.size(); ++i) {
     const Candidate& c = r.candidates[i];
     if (c.failure.empty() && (!first_round_best || c.ms < r.candidates[*first_round_best].ms)) first_round_best = i;
   }
-  const bool texels = first_round_best ? tried[*first_round_best].texels : paths.front();
+  const ops::ConvPath fastest_path = first_round_best ? tried[*first_round_best].path : paths.front();
   bool first_of_path = true;
   for (const ops::ConvVariant& v : variants) {
-    if (v.texels != texels) continue;
+    if (v.path != fastest_path) continue;
     if (!std::exchange(first_of_path, false)) try_variant(v);  // the default tile ran above
   }
   const Candidate* winner = nullptr;

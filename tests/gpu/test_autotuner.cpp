@@ -2,6 +2,7 @@
 // never choosing one that failed its check, and the tuning file next to the pipeline cache.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -63,27 +64,28 @@ TEST(SampledCheck, PassesTheRightOutputAndNamesAWrongElement) {
   EXPECT_NE(tune::check_sampled(ConvPass::forward, p, x, w, y), "");
 }
 
-// Both load paths at their default tile, then every other tile of the faster path (one path, every
-// tile, where only storage loads are possible).
-TEST(Autotuner, SearchesBothPathsThenTheTilesOfTheFasterOne) {
+// Every path (texels, storage, Winograd) at its default tile, then every other tile of the fastest
+// path (one path, every tile, where only storage loads are possible and Winograd cannot run).
+TEST(Autotuner, SearchesEveryPathThenTheTilesOfTheFastestOne) {
   for (const tune::ConvJob& job : kJobs) {
     const tune::JobResult r = tune::tune_job(test::gpu(), job);
     graph::Program probe(test::gpu());
     const auto variants = ops::conv2d_variants(probe, job.pass, job.shape);
-    const auto texel_variants = std::count_if(variants.begin(), variants.end(), [](const auto& v) { return v.texels; });
-    if (texel_variants == 0) {  // VKRES_LOADS=storage: one path, every tile
-      ASSERT_EQ(r.candidates.size(), variants.size()) << r.key;
-      for (size_t i = 0; i < variants.size(); ++i) EXPECT_EQ(r.candidates[i].variant, variants[i].name());
-    } else {
-      const auto tiles = texel_variants;
-      ASSERT_EQ(tiles * 2, std::ssize(variants)) << "texel and storage variants of every tile: " << r.key;
-      ASSERT_EQ(std::ssize(r.candidates), 2 + tiles - 1) << r.key;
-      EXPECT_EQ(r.candidates[0].variant, variants[0].name()) << "texels at the default tile";
-      EXPECT_EQ(r.candidates[1].variant, variants[tiles].name()) << "storage at the default tile";
-      const bool texels_won = r.candidates[0].ms <= r.candidates[1].ms;
-      for (size_t i = 2; i < r.candidates.size(); ++i)
-        EXPECT_EQ(r.candidates[i].variant, variants[texels_won ? i - 1 : tiles + i - 1].name());
+    std::vector<ops::ConvVariant> firsts;  // each path's default tile, in the variants' order
+    for (const ops::ConvVariant& v : variants)
+      if (std::none_of(firsts.begin(), firsts.end(), [&](const auto& f) { return f.path == v.path; }))
+        firsts.push_back(v);
+    const auto tiles = std::ssize(variants) / std::ssize(firsts);
+    ASSERT_EQ(tiles * std::ssize(firsts), std::ssize(variants)) << "every path has every tile: " << r.key;
+    ASSERT_EQ(std::ssize(r.candidates), std::ssize(firsts) + tiles - 1) << r.key;
+    size_t fastest_first = 0;
+    for (size_t i = 0; i < firsts.size(); ++i) {
+      EXPECT_EQ(r.candidates[i].variant, firsts[i].name()) << "each path at its default tile first";
+      if (r.candidates[i].ms < r.candidates[fastest_first].ms) fastest_first = i;
     }
+    const auto path_start = tiles * static_cast<std::ptrdiff_t>(fastest_first);
+    for (size_t i = firsts.size(); i < r.candidates.size(); ++i)
+      EXPECT_EQ(r.candidates[i].variant, variants[path_start + i - firsts.size() + 1].name());
     const tune::Candidate* fastest = &r.candidates.front();
     for (const tune::Candidate& c : r.candidates) {
       EXPECT_EQ(c.failure, "") << c.variant;

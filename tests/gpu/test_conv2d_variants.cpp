@@ -1,15 +1,18 @@
-// Every convolution variant the autotuner can choose (src/tune): each texel/storage load path and
-// register tile, forced through Program::set_kernel_choices, against the double-precision
-// reference on awkward shapes, and bit for bit against the default variant on values that round.
+// Every convolution variant the autotuner can choose (src/tune): each path (texel or storage loads,
+// Winograd) and register tile, forced through Program::set_kernel_choices, against the
+// double-precision reference on awkward shapes; the direct variants also bit for bit against the
+// default on values that round, the Winograd ones within its rounding of the reference.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstring>
+#include <span>
 
 #include <fmt/format.h>
 
 #include "graph/program.hpp"
 #include "ops/conv2d.hpp"
+#include "ops/winograd.hpp"
 #include "ref/reference.hpp"
 #include "support/conv_values.hpp"
 #include "support/gpu_env.hpp"
@@ -69,10 +72,23 @@ std::vector<float> run_variant(ConvPass pass, const Conv2dShape& p, const Operan
   return prog.download(out);
 }
 
+// Winograd's transforms scale and add before multiplying, so even exact operands round; errors are
+// measured against the largest output. Measured on ResNet shapes with random operands (worst
+// element over the largest output): direct 5e-7 to 2e-6, F(2x2) 2e-7 to 7e-7, F(4x4) 4e-6 to 1.1e-5.
+void expect_winograd_close(std::span<const float> got, const Vec& want, ops::ConvPath path, const std::string& what) {
+  test::expect_close(got, want, path == ops::ConvPath::winograd4 ? 3e-5 : 1e-5, what, 1.0);
+}
+
 struct VariantCase {
   ConvPass pass;
   Conv2dShape p;
 };
+
+std::string case_name(const ::testing::TestParamInfo<VariantCase>& info) {
+  const auto& p = info.param.p;
+  return fmt::format("{}_n{}_{}x{}_c{}to{}_k{}_s{}_p{}", ops::conv_pass_name(info.param.pass), p.n, p.h, p.w, p.cin,
+                     p.cout, p.kh, p.stride_h, p.pad_h);
+}
 
 // "Long": only in the first ctest mode (tests/CMakeLists.txt); each variant's pipelines compile
 // once per mode, about a second each on lavapipe.
@@ -91,8 +107,16 @@ TEST_P(GpuConv2dVariantsLong, EveryVariantMatchesTheReferenceAndTheDefault) {
   Vec want_accumulated = want;
   for (size_t i = 0; i < want.size(); ++i) want_accumulated[i] += prior[i];
   const std::vector<float> default_bits = run_variant(pass, p, rounding, variants.front());
+  const Vec want_rounding = reference(pass, p, rounding);
   for (const ops::ConvVariant& v : variants) {
     SCOPED_TRACE(v.name());
+    if (ops::is_winograd(v.path)) {
+      expect_winograd_close(run_variant(pass, p, exact, v), want, v.path, "exact operands");
+      if (pass != ConvPass::forward)
+        expect_winograd_close(run_variant(pass, p, exact, v, &prior), want_accumulated, v.path, "accumulated");
+      expect_winograd_close(run_variant(pass, p, rounding, v), want_rounding, v.path, "rounding operands");
+      continue;
+    }
     test::expect_close(run_variant(pass, p, exact, v), want, 1e-6, "exact operands");
     if (pass != ConvPass::forward)  // the gradients may add onto what their output holds
       test::expect_close(run_variant(pass, p, exact, v, &prior), want_accumulated, 1e-6, "accumulated");
@@ -102,12 +126,61 @@ TEST_P(GpuConv2dVariantsLong, EveryVariantMatchesTheReferenceAndTheDefault) {
   }
 }
 
+// Both Winograd paths at the default tile on paddings 0, 1 and 2 (so 2, 1 and 0 in the data
+// gradient), output sizes that leave partial 2x2 and 4x4 tiles, batch 1 and 3, channels 4 to 20,
+// and accumulation.
+TEST(GpuWinograd, MatchesTheReferenceOnEveryPadding) {
+  graph::Program probe(gpu());
+  if (!ops::winograd_enabled() || !ops::texel_reads(probe, 4)) GTEST_SKIP() << "Winograd off or texel loads off";
+  for (ops::ConvPath path : {ops::ConvPath::winograd2, ops::ConvPath::winograd4}) {
+    const ops::ConvVariant winograd{.path = path};
+    for (const Conv2dShape& p : {conv(1, 6, 7, 8, 4, 3, 1, 0), conv(3, 5, 4, 4, 20, 3, 1, 2),
+                                 conv(1, 2, 3, 12, 8, 3, 1, 1), conv(3, 9, 10, 16, 12, 3, 1, 1)})
+      for (ConvPass pass : {ConvPass::forward, ConvPass::backward_data}) {
+        SCOPED_TRACE(winograd.name() + " " + case_name({VariantCase{pass, p}, 0}));
+        const Operands exact = operands(pass, p, true), rounding = operands(pass, p, false);
+        expect_winograd_close(run_variant(pass, p, exact, winograd), reference(pass, p, exact), path, "exact operands");
+        expect_winograd_close(run_variant(pass, p, rounding, winograd), reference(pass, p, rounding), path,
+                              "rounding operands");
+        if (pass == ConvPass::forward) continue;
+        const Vec prior = exact_values(exact.out, 9);
+        Vec want = reference(pass, p, exact);
+        for (size_t i = 0; i < want.size(); ++i) want[i] += prior[i];
+        expect_winograd_close(run_variant(pass, p, exact, winograd, &prior), want, path, "accumulated");
+      }
+  }
+}
+
+// Which shapes the Winograd variants take: 3x3 stride 1, channels multiples of 4, forward and data
+// gradient (padding at most 2 for the latter), never the filter gradient.
+TEST(GpuConv2dChoice, WinogradRunsOnlyThe3x3Stride1ForwardAndDataGradient) {
+  graph::Program prog(gpu());
+  const auto has_winograd = [&](ConvPass pass, const Conv2dShape& p) {
+    const auto variants = ops::conv2d_variants(prog, pass, p);
+    const auto count_of = [&](auto&& pred) { return std::count_if(variants.begin(), variants.end(), pred); };
+    const auto count = count_of([](const auto& v) { return ops::is_winograd(v.path); });
+    const auto tiles = count_of([](const auto& v) { return v.path == ops::ConvPath::storage; });
+    EXPECT_TRUE(count == 0 || count == 2 * tiles) << "both Winograd paths, every tile";
+    return count > 0;
+  };
+  if (!ops::winograd_enabled() || !ops::texel_reads(prog, 4)) GTEST_SKIP() << "Winograd off or texel loads off";
+  EXPECT_TRUE(has_winograd(ConvPass::forward, conv(3, 7, 9, 12, 20, 3, 1, 1)));
+  EXPECT_TRUE(has_winograd(ConvPass::backward_data, conv(3, 7, 9, 12, 20, 3, 1, 1)));
+  EXPECT_FALSE(has_winograd(ConvPass::backward_filter, conv(3, 7, 9, 12, 20, 3, 1, 1)));
+  EXPECT_FALSE(has_winograd(ConvPass::forward, conv(3, 7, 9, 12, 20, 3, 2, 1))) << "stride 2";
+  EXPECT_FALSE(has_winograd(ConvPass::forward, conv(3, 7, 9, 12, 20, 1, 1, 0))) << "1x1";
+  EXPECT_FALSE(has_winograd(ConvPass::forward, conv(3, 7, 9, 3, 20, 3, 1, 1))) << "cin 3";
+  EXPECT_FALSE(has_winograd(ConvPass::backward_data, conv(3, 7, 9, 12, 18, 3, 1, 1))) << "cout 18";
+  EXPECT_TRUE(has_winograd(ConvPass::forward, conv(1, 9, 9, 4, 4, 3, 1, 3))) << "padding 3 forward";
+  EXPECT_FALSE(has_winograd(ConvPass::backward_data, conv(1, 9, 9, 4, 4, 3, 1, 3))) << "padding 3 data gradient";
+}
+
 // A tuned choice that names no variant of this shape (a stale file, another profile) is ignored.
 TEST(GpuConv2dChoice, UnknownOrIneligibleChoicesFallBackToTheDefault) {
   const Conv2dShape p = conv(1, 5, 5, 3, 5, 3, 1, 1);  // cin 3: no texel variant
   graph::Program prog(gpu());
   const ops::ConvVariant fallback = ops::conv2d_variants(prog, ConvPass::forward, p).front();
-  EXPECT_FALSE(fallback.texels);
+  EXPECT_EQ(fallback.path, ops::ConvPath::storage);
   for (const char* name : {"texels 16x16", "storage 7x7", "nonsense"}) {
     const vk::KernelChoices choices{{ops::conv2d_tuning_key(ConvPass::forward, p), name}};
     prog.set_kernel_choices(&choices);
@@ -115,15 +188,10 @@ TEST(GpuConv2dChoice, UnknownOrIneligibleChoicesFallBackToTheDefault) {
   }
 }
 
-std::string case_name(const ::testing::TestParamInfo<VariantCase>& info) {
-  const auto& p = info.param.p;
-  return fmt::format("{}_n{}_{}x{}_c{}to{}_k{}_s{}_p{}", ops::conv_pass_name(info.param.pass), p.n, p.h, p.w, p.cin,
-                     p.cout, p.kh, p.stride_h, p.pad_h);
-}
-
 std::vector<VariantCase> cases() {
   // Odd sizes, batch 1 and 3, channel counts that fill no tile, strides that leave phases empty;
-  // cin = 3 and 13 have no texel variants, the others have both kinds.
+  // cin = 3 and 13 have no texel variants, the others have both kinds; the first has Winograd
+  // variants (GpuWinograd below covers other paddings).
   const Conv2dShape shapes[] = {conv(3, 7, 9, 12, 20, 3, 1, 1), conv(1, 9, 9, 8, 36, 3, 2, 1),
                                 conv(3, 6, 5, 13, 4, 1, 2, 0), conv(1, 11, 7, 3, 24, 3, 1, 1)};
   std::vector<VariantCase> out;

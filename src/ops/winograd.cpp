@@ -1,0 +1,138 @@
+#include "ops/winograd.hpp"
+
+#include <cstdlib>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+#include "push_winograd.h"
+
+namespace vkres::ops {
+namespace {
+
+// The 3x3 stride-1 convolution that the kernels compute, x [n][h][w][cin] -> y [n][oh][ow][cout], in
+// m x m output tiles.
+struct Transformed {
+  push::WinogradPush pc{};
+  int m = 2;  // output tile size
+  uint64_t tiles = 0;
+  uint64_t positions() const { return uint64_t(m + 2) * (m + 2); }
+  uint64_t v_floats() const { return positions() * tiles * uint64_t(pc.cin); }
+  uint64_t m_floats() const { return positions() * tiles * uint64_t(pc.cout); }
+  uint64_t u_floats() const { return positions() * uint64_t(pc.cout) * uint64_t(pc.cin); }
+  // The transform kernels' names: winograd2_filter, winograd4_input_texels, ...
+  std::string kernel(const char* stage) const { return fmt::format("winograd{}_{}", m, stage); }
+};
+
+// The forward pass as it is; the data gradient as the convolution of dy [n][oh][ow][cout], padded
+// by 2 - pad, with the rotated filter, into dx [n][h][w][cin].
+Transformed transformed(ConvPass pass, const Conv2dShape& p, ConvPath path) {
+  Transformed t;
+  t.m = path == ConvPath::winograd4 ? 4 : 2;
+  push::WinogradPush& pc = t.pc;
+  pc.n = p.n;
+  if (pass == ConvPass::forward) {
+    pc.h = p.h, pc.w = p.w, pc.cin = p.cin, pc.cout = p.cout, pc.pad_h = p.pad_h, pc.pad_w = p.pad_w;
+  } else {
+    pc.h = p.oh(), pc.w = p.ow(), pc.cin = p.cout, pc.cout = p.cin, pc.pad_h = 2 - p.pad_h, pc.pad_w = 2 - p.pad_w;
+    pc.transposed = 1;
+  }
+  pc.oh = pc.h + 2 * pc.pad_h - 2;
+  pc.ow = pc.w + 2 * pc.pad_w - 2;
+  pc.tiles_h = (pc.oh + t.m - 1) / t.m;
+  pc.tiles_w = (pc.ow + t.m - 1) / t.m;
+  t.tiles = uint64_t(pc.n) * pc.tiles_h * pc.tiles_w;
+  pc.tiles = int(std::min<uint64_t>(t.tiles, INT32_MAX));
+  pc.positions = int(t.positions());
+  return t;
+}
+
+std::string describe(const Transformed& t) {
+  return fmt::format("{}->{} on {}x{}x{} pad {}x{}", t.pc.cin, t.pc.cout, t.pc.n, t.pc.h, t.pc.w, t.pc.pad_h,
+                     t.pc.pad_w);
+}
+
+void run(OpSink& sink, Transformed t, const ConvVariant& v, TensorId x, TensorId w, std::optional<TensorId> bias,
+         GradOut y, const char* what) {
+  push::WinogradPush& pc = t.pc;
+  pc.has_bias = bias.has_value();
+  pc.accumulate = y.accumulate;
+  const std::string label = fmt::format("winograd F({}x{}) {} {} [{}]", t.m, t.m, what, describe(t), v.name());
+  const TensorId u = sink.scratch(t.u_floats() * sizeof(float), "winograd u");
+  const TensorId vt = sink.scratch(t.v_floats() * sizeof(float), "winograd v");
+  const TensorId m = sink.scratch(t.m_floats() * sizeof(float), "winograd m");
+
+  const double positions = double(t.positions());
+  Dispatch filter = dispatch_1d(sink, t.kernel("filter"), uint64_t(pc.cout) * pc.cin, label + " filter");
+  filter.push = graph::PushConstants::of(pc);
+  filter.bindings = {{w, Access::read}, {u, Access::write}};
+  filter.flops = 4.0 * positions * pc.cout * pc.cin;
+  sink.dispatch(std::move(filter));
+
+  Dispatch input = dispatch_1d(sink, t.kernel("input_texels"), t.tiles * (pc.cin / 4), label + " input");
+  input.push = graph::PushConstants::of(pc);
+  input.bindings = {{x, Access::read, View::texels_rgba32f}, {vt, Access::write}};
+  input.flops = 2.0 * positions * (t.m + 2) * t.tiles * pc.cin;
+  sink.dispatch(std::move(input));
+
+  const uint32_t local = gemm_rows_local_size(sink, t.tiles, v.tile_rows);
+  pc.channel_tiles = static_cast<uint32_t>(graph::ceil_div(pc.cout, v.tile_cols));
+  pc.row_groups = static_cast<uint32_t>(graph::ceil_div(t.tiles, uint64_t(local) * v.tile_rows));
+  Dispatch gemm;
+  gemm.kernel = "winograd_gemm_texels";
+  gemm.spec = {local, v.tile_rows, v.tile_cols};
+  gemm.push = graph::PushConstants::of(pc);
+  gemm.groups = graph::grid_1d(t.positions() * pc.row_groups * pc.channel_tiles, sink.limits());
+  gemm.label = label + " gemm";
+  gemm.bindings = {{vt, Access::read, View::texels_rgba32f}, {u, Access::read, View::texels_rgba32f}, {m, Access::write}};
+  gemm.flops = 2.0 * positions * t.tiles * pc.cin * pc.cout;
+  sink.dispatch(std::move(gemm));
+
+  Dispatch output = dispatch_1d(sink, t.kernel("output_texels"), t.tiles * (pc.cout / 4), label + " output");
+  output.push = graph::PushConstants::of(pc);
+  output.bindings = {{m, Access::read, View::texels_rgba32f}, {bias.value_or(m), Access::read}, {y.tensor, y.access()}};
+  output.flops = 2.0 * (positions * t.m + t.m * t.m * (t.m + 2)) * t.tiles * pc.cout;
+  sink.dispatch(std::move(output));
+}
+
+}  // namespace
+
+bool winograd_enabled() {
+  const char* value = std::getenv("VKRES_WINOGRAD");
+  if (!value || !*value || std::string_view(value) == "on") return true;
+  if (std::string_view(value) == "off") return false;
+  throw Error(fmt::format("VKRES_WINOGRAD: '{}' is neither 'on' nor 'off'", value));
+}
+
+bool winograd_possible(const OpSink& sink, ConvPass pass, const Conv2dShape& p, ConvPath path) {
+  if (!is_winograd(path)) return false;
+  if (pass == ConvPass::backward_filter) return false;
+  if (p.kh != 3 || p.kw != 3 || p.stride_h != 1 || p.stride_w != 1) return false;
+  if (pass == ConvPass::backward_data && (p.pad_h > 2 || p.pad_w > 2)) return false;
+  if (p.cin % 4 != 0 || p.cout % 4 != 0) return false;
+  const Transformed t = transformed(pass, p, path);
+  if (t.pc.oh < 1 || t.pc.ow < 1 || t.tiles * t.positions() * 4 > INT32_MAX) return false;
+  const uint64_t x_floats = uint64_t(t.pc.n) * t.pc.h * t.pc.w * t.pc.cin;
+  const uint64_t max_range = sink.limits().max_storage_buffer_range / sizeof(float);
+  for (uint64_t floats : {t.v_floats(), t.m_floats(), t.u_floats()})
+    if (floats > max_range) return false;
+  for (uint64_t floats : {x_floats, t.v_floats(), t.m_floats(), t.u_floats()})
+    if (!texel_reads(sink, floats)) return false;
+  return true;
+}
+
+void winograd_forward(OpSink& sink, const Conv2dShape& p, const ConvVariant& v, TensorId x, TensorId w,
+                      std::optional<TensorId> bias, TensorId y) {
+  VKRES_ASSERT(winograd_possible(sink, ConvPass::forward, p, v.path), "winograd_forward: not a shape it can run");
+  run(sink, transformed(ConvPass::forward, p, v.path), v, x, w, bias, {y}, "fwd");
+}
+
+void winograd_backward_data(OpSink& sink, const Conv2dShape& p, const ConvVariant& v, TensorId dy, TensorId w,
+                            GradOut dx) {
+  VKRES_ASSERT(winograd_possible(sink, ConvPass::backward_data, p, v.path),
+               "winograd_backward_data: not a shape it can run");
+  run(sink, transformed(ConvPass::backward_data, p, v.path), v, dy, w, std::nullopt, dx, "bwd data");
+}
+
+}  // namespace vkres::ops

@@ -1,11 +1,11 @@
 #include "tune/tuning_file.hpp"
 
 #include <fstream>
-#include <unistd.h>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/cache_file.hpp"
 #include "core/log.hpp"
 #include "vk/limits.hpp"
 
@@ -82,24 +82,7 @@ void TuningFile::save(const vk::Context& ctx) const {
   nlohmann::json kernels = nlohmann::json::object();
   for (const auto& [key, r] : entries) kernels[key] = entry_to_json(r);
   const nlohmann::json j = {{"format", kFormat}, {"for", identity(ctx)}, {"kernels", kernels}};
-  std::error_code ec;
-  std::filesystem::create_directories(path.parent_path(), ec);
-  auto tmp = path;
-  tmp += fmt::format(".tmp{}", static_cast<long>(::getpid()));
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << j.dump(1) << '\n';
-    if (!out.flush()) {
-      log::warn("could not write tuning file {}", tmp.string());
-      std::filesystem::remove(tmp, ec);
-      return;
-    }
-  }
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    log::warn("could not write tuning file {}: {}", path.string(), ec.message());
-    std::filesystem::remove(tmp, ec);
-  }
+  replace_cache_file(path, j.dump(1) + '\n', "tuning file");
 }
 
 }  // namespace vkres::tune

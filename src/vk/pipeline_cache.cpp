@@ -3,11 +3,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <unistd.h>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include "core/cache_file.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 
@@ -133,25 +133,9 @@ void PipelineCache::save() const {
   h.payload_size = payload.size();
   h.payload_hash = fnv1a(payload.data(), payload.size());
 
-  std::error_code ec;
-  std::filesystem::create_directories(path_.parent_path(), ec);
-  auto tmp = path_;
-  tmp += fmt::format(".tmp{}", static_cast<long>(::getpid()));
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(&h), sizeof h);
-    out.write(reinterpret_cast<const char*>(payload.data()), static_cast<std::streamsize>(payload.size()));
-    if (!out.flush()) {
-      log::warn("could not write pipeline cache {}", tmp.string());
-      std::filesystem::remove(tmp, ec);
-      return;
-    }
-  }
-  std::filesystem::rename(tmp, path_, ec);
-  if (ec) {
-    log::warn("could not write pipeline cache {}: {}", path_.string(), ec.message());
-    std::filesystem::remove(tmp, ec);
-  }
+  std::string contents(reinterpret_cast<const char*>(&h), sizeof h);
+  contents.append(reinterpret_cast<const char*>(payload.data()), payload.size());
+  replace_cache_file(path_, contents, "pipeline cache");
 }
 
 }  // namespace vkres::vk

@@ -12,7 +12,9 @@
 namespace vkres::tune {
 namespace {
 
-constexpr const char* kFormat = "vkres-tuning-1";
+// 2: Winograd paths among the candidates. A file of an earlier format never timed them, so its
+// kernels are tuned again rather than kept.
+constexpr const char* kFormat = "vkres-tuning-2";
 
 std::string uuid_hex(const vk::DeviceInfo& info) {
   std::string s;
@@ -67,7 +69,8 @@ TuningFile TuningFile::load(const vk::Context& ctx) {
   if (!in) return f;
   try {
     const nlohmann::json j = nlohmann::json::parse(in);
-    if (j.at("format") != kFormat) throw std::runtime_error(fmt::format("format is not {}", kFormat));
+    if (j.at("format") != kFormat)
+      throw std::runtime_error(fmt::format("its format is {}, not this vkres's {}", j.at("format").dump(), kFormat));
     if (j.at("for") != identity(ctx)) throw std::runtime_error("written for another device, driver or limits profile");
     for (const auto& [key, value] : j.at("kernels").items()) f.entries[key] = entry_from_json(key, value);
   } catch (const std::exception& e) {

@@ -14,7 +14,8 @@ void main() {
   if (i >= pc.tiles * cin4) return;
   const int t = i / cin4, c4 = i - t * cin4;
   const int per_image = pc.tiles_h * pc.tiles_w;
-  const int image = t / per_image, ty = (t - image * per_image) / pc.tiles_w, tx = t - image * per_image - ty * pc.tiles_w;
+  const int image = t / per_image, in_image = t - image * per_image;
+  const int ty = in_image / pc.tiles_w, tx = in_image - ty * pc.tiles_w;
   const int y0 = 2 * ty - pc.pad_h, x0 = 2 * tx - pc.pad_w;
 
   vec4 d[4][4];

@@ -16,7 +16,8 @@ void main() {
   if (i >= pc.tiles * cout4) return;
   const int t = i / cout4, c4 = i - t * cout4;
   const int per_image = pc.tiles_h * pc.tiles_w;
-  const int image = t / per_image, ty = (t - image * per_image) / pc.tiles_w, tx = t - image * per_image - ty * pc.tiles_w;
+  const int image = t / per_image, in_image = t - image * per_image;
+  const int ty = in_image / pc.tiles_w, tx = in_image - ty * pc.tiles_w;
 
   const int plane = pc.tiles * cout4;
   // A^T = [1 1 1 0; 0 1 -1 -1], applied to the rows, then to the columns.

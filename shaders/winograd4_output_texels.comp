@@ -22,7 +22,8 @@ void main() {
   if (i >= pc.tiles * cout4) return;
   const int t = i / cout4, c4 = i - t * cout4;
   const int per_image = pc.tiles_h * pc.tiles_w;
-  const int image = t / per_image, ty = (t - image * per_image) / pc.tiles_w, tx = t - image * per_image - ty * pc.tiles_w;
+  const int image = t / per_image, in_image = t - image * per_image;
+  const int ty = in_image / pc.tiles_w, tx = in_image - ty * pc.tiles_w;
 
   const int plane = pc.tiles * cout4;
   vec4 s[6][4];  // A^T applied down each column of m: s[column][output row]

@@ -1,7 +1,8 @@
 #version 450
 // Winograd F(2x2, 3x3) and F(4x4, 3x3), the 16 or 36 GEMMs (one per transformed position xi):
 // m[xi][t][co] = sum over ci of v[xi][t][ci] * u[xi][co][ci],
-// rows = tiles, columns = cout (tiles of a multiple of 4 columns), with the register tile of the convolution kernels (gemm_tile.glsl).
+// rows = tiles, columns = cout (tiles of a multiple of 4 columns), with the register tile of the
+// convolution kernels (gemm_tile.glsl).
 #include "gemm_tile.glsl"
 #include "push_winograd.h"
 layout(push_constant) uniform PushBlock { WinogradPush pc; };

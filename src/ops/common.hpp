@@ -44,6 +44,8 @@ inline uint32_t gemm_rows_local_size(const OpSink& sink, uint64_t rows, uint32_t
 // a whole number of texels that fits the device's view limit, unless VKRES_LOADS=storage forces
 // storage-buffer reads everywhere (the test suite runs once so, to cover those variants).
 bool texel_reads(const OpSink& sink, uint64_t floats);
+// The same for an r32f texel view (one float per texel): any count within the view limit.
+bool r32f_texel_reads(const OpSink& sink, uint64_t floats);
 
 // A dispatch of `count` invocations of a one-dimensional kernel.
 Dispatch dispatch_1d(const OpSink& sink, std::string kernel, uint64_t count, std::string label);

@@ -60,14 +60,39 @@ ConvVariant default_tile(ConvPass pass) {
   return pass == ConvPass::backward_filter ? kDefaultFilterTile : kDefaultTile;
 }
 
-// Whether the texel variant of `pass` can read its operands on this device.
-bool texels_possible(const OpSink& sink, ConvPass pass, const Conv2dShape& p) {
+// The element counts of the two operands `pass` reads (through texel views where possible).
+std::pair<uint64_t, uint64_t> operand_counts(ConvPass pass, const Conv2dShape& p) {
   switch (pass) {
-    case ConvPass::forward: return use_texels(sink, {p.cin}, {p.input_count(), p.weight_count()});
-    case ConvPass::backward_data: return use_texels(sink, {p.cin, p.cout}, {p.output_count(), p.weight_count()});
-    case ConvPass::backward_filter: return use_texels(sink, {p.cin, p.cout}, {p.input_count(), p.output_count()});
+    case ConvPass::forward: return {p.input_count(), p.weight_count()};
+    case ConvPass::backward_data: return {p.output_count(), p.weight_count()};
+    case ConvPass::backward_filter: return {p.input_count(), p.output_count()};
+  }
+  return {};
+}
+
+// Whether the rgba32f texel variant of `pass` can read its operands on this device.
+bool texels_possible(const OpSink& sink, ConvPass pass, const Conv2dShape& p) {
+  const auto [a, b] = operand_counts(pass, p);
+  switch (pass) {
+    case ConvPass::forward: return use_texels(sink, {p.cin}, {a, b});
+    case ConvPass::backward_data:
+    case ConvPass::backward_filter: return use_texels(sink, {p.cin, p.cout}, {a, b});
   }
   return false;
+}
+
+// Whether the r32f texel variant can: any channel counts, each operand within one view.
+bool r32f_possible(const OpSink& sink, ConvPass pass, const Conv2dShape& p) {
+  const auto [a, b] = operand_counts(pass, p);
+  return r32f_texel_reads(sink, a) && r32f_texel_reads(sink, b);
+}
+
+// How a direct variant reads its operands, and the suffix of its kernel's name.
+View operand_view(ConvPath path) {
+  return path == ConvPath::texels ? View::texels_rgba32f : path == ConvPath::r32f ? View::texels_r32f : View::storage;
+}
+const char* kernel_suffix(ConvPath path) {
+  return path == ConvPath::texels ? "_texels" : path == ConvPath::r32f ? "_r32f" : "";
 }
 
 push::Conv2dPush shape_push(const Conv2dShape& p) {
@@ -95,7 +120,7 @@ uint32_t conv_local_size(const OpSink& sink) { return elementwise_local_size(sin
 Dispatch conv_dispatch(uint32_t local, const ConvVariant& v, const char* kernel, const push::Conv2dPush& pc,
                        uint64_t groups, const OpSink& sink, std::string label) {
   Dispatch d;
-  d.kernel = v.path == ConvPath::texels ? fmt::format("{}_texels", kernel) : kernel;
+  d.kernel = std::string(kernel) + kernel_suffix(v.path);
   d.spec = {local, v.tile_rows, v.tile_cols};
   d.push = graph::PushConstants::of(pc);
   d.groups = graph::grid_1d(groups, sink.limits());
@@ -152,7 +177,7 @@ const char* conv_pass_name(ConvPass pass) {
 bool is_winograd(ConvPath path) { return path == ConvPath::winograd2 || path == ConvPath::winograd4; }
 
 std::string ConvVariant::name() const {
-  const char* names[] = {"texels", "storage", "winograd2", "winograd4"};
+  const char* names[] = {"texels", "r32f", "storage", "winograd2", "winograd4"};
   return fmt::format("{} {}x{}", names[static_cast<int>(path)], tile_rows, tile_cols);
 }
 
@@ -168,8 +193,10 @@ std::vector<ConvVariant> conv2d_variants(const OpSink& sink, ConvPass pass, cons
       out.push_back(t);
     }
   };
-  // The texel variants first where possible: several times faster on CPU drivers, the default.
+  // The texel variants first where possible: several times faster on CPU drivers, the default;
+  // r32f views (one float per fetch) where rgba32f ones cannot serve, as for the stem's cin = 3.
   if (texels_possible(sink, pass, p)) add_path(ConvPath::texels);
+  else if (r32f_possible(sink, pass, p)) add_path(ConvPath::r32f);
   add_path(ConvPath::storage);
   if (winograd_enabled())
     for (ConvPath path : {ConvPath::winograd2, ConvPath::winograd4})
@@ -203,7 +230,7 @@ void conv2d_forward(OpSink& sink, const Conv2dShape& p, TensorId x, TensorId w, 
   pc.has_bias = bias.has_value();
   const uint64_t pixel_tiles = graph::ceil_div(output_pixels(p), uint64_t(local) * v.tile_rows);
 
-  const View view = v.path == ConvPath::texels ? View::texels_rgba32f : View::storage;
+  const View view = operand_view(v.path);
   Dispatch d = conv_dispatch(local, v, "conv2d_fwd", pc, pixel_tiles * pc.channel_tiles, sink,
                              "conv2d fwd " + describe(p));
   if (v.path == ConvPath::texels) d.spec.push_back(p.cout % 4 == 0);  // VEC4_STORES
@@ -225,7 +252,7 @@ void conv2d_backward_data(OpSink& sink, const Conv2dShape& p, TensorId dy, Tenso
   pc.pixel_tiles = static_cast<uint32_t>(graph::ceil_div(phase_pixels, uint64_t(local) * v.tile_rows));
   pc.accumulate = dx.accumulate;
 
-  const View view = v.path == ConvPath::texels ? View::texels_rgba32f : View::storage;
+  const View view = operand_view(v.path);
   Dispatch d = conv_dispatch(local, v, "conv2d_bwd_data", pc, phases * pc.pixel_tiles * pc.channel_tiles, sink,
                              "conv2d bwd data " + describe(p));
   d.bindings = {{dy, Access::read, view}, {w, Access::read, view}, {dx.tensor, dx.access()}};
@@ -249,7 +276,7 @@ void conv2d_backward_filter(OpSink& sink, const Conv2dShape& p, TensorId x, Tens
   pc.chunk_pixels = split.chunk_pixels;
   pc.chunks = split.chunks;
 
-  const View view = v.path == ConvPath::texels ? View::texels_rgba32f : View::storage;
+  const View view = operand_view(v.path);
   Dispatch d = conv_dispatch(local, v, "conv2d_bwd_filter", pc, graph::ceil_div(tiles * split.chunks, local), sink,
                              fmt::format("conv2d bwd filter {} ({} chunks)", describe(p), split.chunks));
   d.bindings = {{x, Access::read, view}, {dy, Access::read, view}, {partials, Access::write}};

@@ -22,10 +22,11 @@ enum class ConvPass { forward, backward_data, backward_filter };
 const char* conv_pass_name(ConvPass pass);  // conv2d_fwd, conv2d_bwd_data, conv2d_bwd_filter
 
 // How a variant computes a pass: the direct implicit GEMM with its operands read through rgba32f
-// texel views or through storage buffers (the same products in the same order, so the same bits), or
+// texel views (channel counts multiples of 4), r32f texel views (any channel count: the stem) or
+// storage buffers (the same products in the same order, so the same bits), or
 // Winograd F(2x2, 3x3) or F(4x4, 3x3) (ops/winograd.hpp: 3x3 stride-1 forward and data gradient;
 // 2.25x or 4x fewer multiplies, results that differ from the direct ones by rounding).
-enum class ConvPath { texels, storage, winograd2, winograd4 };
+enum class ConvPath { texels, r32f, storage, winograd2, winograd4 };
 bool is_winograd(ConvPath path);
 
 // One way to run a pass: a path and the register tile of one invocation in GEMM rows x columns
@@ -37,9 +38,10 @@ struct ConvVariant {
   bool operator==(const ConvVariant&) const = default;
 };
 
-// The variants able to run `pass` on `p` on this sink's device, the default first: the direct texel
-// variants where the shape allows, the storage ones, then the Winograd ones where the shape allows
-// and VKRES_WINOGRAD is not "off" (which keeps every choice bit-identical to the default).
+// The variants able to run `pass` on `p` on this sink's device, the default first: the direct rgba32f
+// texel variants where the shape allows, else the r32f ones where the views allow; the storage
+// ones; then the Winograd ones where the shape allows and VKRES_WINOGRAD is not "off" (without
+// them every choice is bit-identical to the default).
 std::vector<ConvVariant> conv2d_variants(const OpSink& sink, ConvPass pass, const Conv2dShape& p);
 // The key of `pass` on `p` in vk::KernelChoices: the pass and every field of the shape.
 std::string conv2d_tuning_key(ConvPass pass, const Conv2dShape& p);

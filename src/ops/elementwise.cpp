@@ -53,6 +53,11 @@ bool texel_reads(const OpSink& sink, uint64_t floats) {
   return !storage_only && floats % 4 == 0 && floats / 4 <= sink.limits().max_texel_buffer_elements;
 }
 
+bool r32f_texel_reads(const OpSink& sink, uint64_t floats) {
+  static const bool storage_only = storage_loads_forced();
+  return !storage_only && floats <= sink.limits().max_texel_buffer_elements;
+}
+
 Dispatch dispatch_1d(const OpSink& sink, std::string kernel, uint64_t count, std::string label) {
   VKRES_ASSERT(count <= UINT32_MAX, label + ": more than 2^32 elements in one dispatch");
   const uint32_t local = elementwise_local_size(sink.limits());

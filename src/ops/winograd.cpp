@@ -85,7 +85,8 @@ void run(OpSink& sink, Transformed t, const ConvVariant& v, TensorId x, TensorId
   gemm.push = graph::PushConstants::of(pc);
   gemm.groups = graph::grid_1d(t.positions() * pc.row_groups * pc.channel_tiles, sink.limits());
   gemm.label = label + " gemm";
-  gemm.bindings = {{vt, Access::read, View::texels_rgba32f}, {u, Access::read, View::texels_rgba32f}, {m, Access::write}};
+  gemm.bindings = {
+      {vt, Access::read, View::texels_rgba32f}, {u, Access::read, View::texels_rgba32f}, {m, Access::write}};
   gemm.flops = 2.0 * positions * t.tiles * pc.cin * pc.cout;
   sink.dispatch(std::move(gemm));
 

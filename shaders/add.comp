@@ -1,6 +1,7 @@
 #version 450
 // y (=|+=) a + b: the residual add, and gradient accumulation (a = dst's old value is not needed:
-// accumulate mode adds a + b onto y).
+// accumulate mode adds a + b onto y). With pc.relu, y = max(a + b, 0) as relu_fwd computes it, so
+// fusing the ReLU changes no bit.
 #include "common.glsl"
 #include "push_elementwise.h"
 layout(push_constant) uniform PushBlock { ElementwisePush pc; };
@@ -11,5 +12,6 @@ void main() {
   uint i = linear_invocation_id();
   if (i >= pc.count) return;
   float v = a[i] + b[i];
+  if (pc.relu != 0u) v = max(v, 0.0);
   y[i] = pc.accumulate != 0u ? y[i] + v : v;
 }

@@ -28,8 +28,8 @@ bool fusion_enabled() {
 
 // See ForwardGraph::relu_fused_. One pass over the activation fewer, forward, in training and
 // evaluation; the backward pass is unchanged (ReLU backward reads the ReLU's output, batch norm
-// backward its input).
-std::vector<bool> bn_relu_pairs(const ModelSpec& spec) {
+// backward its input, a residual add's backward no value at all).
+std::vector<bool> relu_fusions(const ModelSpec& spec) {
   const size_t n = spec.layers.size();
   std::vector<bool> fused(n, false);
   if (!fusion_enabled()) return fused;
@@ -39,8 +39,9 @@ std::vector<bool> bn_relu_pairs(const ModelSpec& spec) {
       if (in != kModelInput) ++readers[size_t(in)];
   for (size_t i = 0; i + 1 < n; ++i) {
     const Layer& next = spec.layers[i + 1];
-    fused[i] = spec.layers[i].kind == LayerKind::batchnorm && next.kind == LayerKind::relu && readers[i] == 1 &&
-               next.inputs == std::vector<int>{int(i)};
+    const LayerKind kind = spec.layers[i].kind;
+    fused[i] = (kind == LayerKind::batchnorm || kind == LayerKind::add) && next.kind == LayerKind::relu &&
+               readers[i] == 1 && next.inputs == std::vector<int>{int(i)};
   }
   return fused;
 }
@@ -54,7 +55,7 @@ ForwardGraph::ForwardGraph(ModelState& state, int batch, BatchNormMode mode)
       batch_(batch),
       layers_(state.spec().layers.size()),
       bn_mode_(mode),
-      relu_fused_(bn_relu_pairs(state.spec())) {
+      relu_fused_(relu_fusions(state.spec())) {
   if (batch < 1) throw Error(fmt::format("the batch size must be at least 1, not {}", batch));
   VKRES_ASSERT(!spec_.layers.empty() && spec_.layers.back().kind == LayerKind::fc,
                "ForwardGraph: the model must end in a fully connected layer (the logits)");
@@ -103,7 +104,7 @@ void ForwardGraph::forward(size_t layer) {
   const Layer& l = spec_.layers[layer];
   LayerTensors& t = layers_[layer];
   const uint64_t count = uint64_t(batch_) * l.out.count();
-  if (layer > 0 && relu_fused_[layer - 1]) {  // the batch norm before computed this ReLU
+  if (layer > 0 && relu_fused_[layer - 1]) {  // the batch norm or add before computed this ReLU
     t.output = layers_[layer - 1].output;
     return;
   }
@@ -138,7 +139,7 @@ void ForwardGraph::forward(size_t layer) {
                                  t.output);
     }
     case LayerKind::add:
-      return ops::add(graph_, input_of(l, 0), input_of(l, 1), {t.output, false}, count);
+      return ops::add(graph_, input_of(l, 0), input_of(l, 1), {t.output, false}, count, relu_fused_[layer]);
     case LayerKind::shortcut_a:
       return ops::shortcut_a_forward(graph_, with_batch(std::get<ShortcutAShape>(l.shape), batch_), input_of(l, 0),
                                      t.output);

@@ -84,8 +84,8 @@ class ForwardGraph {
   virtual void compile_once() = 0;
 
   const BatchNormMode bn_mode_;
-  // Layer i is a batch norm whose apply pass also computes the ReLU of layer i + 1, its only
-  // reader: that ReLU's output is the batch norm's (VKRES_FUSION=off keeps them apart).
+  // Layer i is a batch norm or residual add whose pass also computes the ReLU of layer i + 1, its
+  // only reader: that ReLU's output is layer i's (VKRES_FUSION=off keeps them apart).
   std::vector<bool> relu_fused_;
 };
 

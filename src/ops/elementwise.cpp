@@ -26,7 +26,7 @@ constexpr uint64_t kVec4PerLane = 16;
 // texel views, one contiguous chunk per workgroup) where the count allows, else the one-float-per-
 // invocation storage kernel. The output binding goes last, as a storage buffer.
 Dispatch elementwise(const OpSink& sink, const std::string& kernel, uint64_t count, std::vector<TensorId> inputs,
-                     TensorId output, Access output_access, bool accumulate, std::string label) {
+                     TensorId output, Access output_access, bool accumulate, std::string label, bool relu = false) {
   const bool texels = texel_reads(sink, count);
   Dispatch d;
   if (texels) {
@@ -40,7 +40,7 @@ Dispatch elementwise(const OpSink& sink, const std::string& kernel, uint64_t cou
   }
   const uint64_t elements = texels ? count / 4 : count;
   VKRES_ASSERT(elements <= UINT32_MAX, d.label + ": more than 2^32 elements in one dispatch");
-  d.push = graph::PushConstants::of(push::ElementwisePush{static_cast<uint32_t>(elements), accumulate});
+  d.push = graph::PushConstants::of(push::ElementwisePush{static_cast<uint32_t>(elements), accumulate, relu});
   for (TensorId t : inputs) d.bindings.push_back({t, Access::read, texels ? View::texels_rgba32f : View::storage});
   d.bindings.push_back({output, output_access});
   return d;
@@ -84,9 +84,11 @@ void relu_backward(OpSink& sink, TensorId x, TensorId dy, GradOut dx, uint64_t c
   sink.dispatch(elementwise(sink, "relu_bwd", count, {x, dy}, dx.tensor, dx.access(), dx.accumulate, "relu bwd"));
 }
 
-void add(OpSink& sink, TensorId a, TensorId b, GradOut y, uint64_t count) {
-  Dispatch d = elementwise(sink, "add", count, {a, b}, y.tensor, y.access(), y.accumulate, "add");
-  d.flops = static_cast<double>(count);
+void add(OpSink& sink, TensorId a, TensorId b, GradOut y, uint64_t count, bool relu) {
+  VKRES_ASSERT(!(relu && y.accumulate), "add: the fused ReLU is for the residual add, which never accumulates");
+  Dispatch d = elementwise(sink, "add", count, {a, b}, y.tensor, y.access(), y.accumulate, relu ? "add + relu" : "add",
+                           relu);
+  d.flops = static_cast<double>(count) * (relu ? 2 : 1);
   sink.dispatch(std::move(d));
 }
 

@@ -1,6 +1,9 @@
 // ReLU, residual add, copy and fill on the GPU against the double-precision reference.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include "ops/elementwise.hpp"
 #include "ref/reference.hpp"
 #include "support/gpu_env.hpp"
@@ -50,6 +53,27 @@ TEST_P(GpuElementwise, AddCopyFill) {
   test::expect_close(p.download(ty), sum, 1e-7, "add");
   test::expect_close(p.download(tc), sum, 1e-7, "copy + accumulate");
   test::expect_close(p.download(tf), std::vector<double>(n, 2.5), 0, "fill");
+}
+
+// The ReLU fused into the residual add (nn::ForwardGraph fuses add -> ReLU pairs): the very bits of
+// relu_forward over the unfused sum, on both the storage (13) and texel (4099) kernels.
+TEST_P(GpuElementwise, AddWithReluIsReluOfTheSumBitForBit) {
+  const size_t n = GetParam();
+  auto a = random_values(n, 4), b = random_values(n, 5);
+  graph::Program p(gpu());
+  auto ta = p.tensor(test::to_float(a), "a");
+  auto tb = p.tensor(test::to_float(b), "b");
+  auto sum = p.tensor(n * 4, "sum"), separate = p.tensor(n * 4, "separate"), fused = p.tensor(n * 4, "fused");
+  ops::add(p, ta, tb, {sum, false}, n);
+  ops::relu_forward(p, sum, separate, n);
+  ops::add(p, ta, tb, {fused, false}, n, true);
+  p.run();
+  const std::vector<float> want = p.download(separate), got = p.download(fused);
+  ASSERT_EQ(got.size(), want.size());
+  EXPECT_EQ(0, std::memcmp(got.data(), want.data(), n * sizeof(float)));
+  if (n > 1) {
+    EXPECT_GT(std::count(got.begin(), got.end(), 0.0f), 0) << "some sums were negative";
+  }
 }
 
 // 1 and 13 elements; 64*65535+7 needs the second grid dimension on every device.

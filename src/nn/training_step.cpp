@@ -1,8 +1,9 @@
 #include "nn/training_step.hpp"
 
-#include <fmt/format.h>
-
+#include <algorithm>
 #include <map>
+
+#include <fmt/format.h>
 
 #include "core/error.hpp"
 #include "ops/batchnorm.hpp"
@@ -41,6 +42,14 @@ void TrainingStep::declare_gradients() {
   }
 }
 
+bool TrainingStep::only_reader_is(int producer, size_t reader) const {
+  if (producer == kModelInput) return false;
+  for (size_t i = 0; i < spec_.layers.size(); ++i)
+    for (int in : spec_.layers[i].inputs)
+      if (in == producer && i != reader) return false;
+  return std::count(spec_.layers[reader].inputs.begin(), spec_.layers[reader].inputs.end(), producer) == 1;
+}
+
 ops::GradOut TrainingStep::grad_of(int producer) {
   VKRES_ASSERT(producer != kModelInput, "TrainingStep: the input image gets no gradient");
   LayerTensors& t = layers_[size_t(producer)];
@@ -75,7 +84,11 @@ void TrainingStep::backward(size_t layer) {
     case LayerKind::add:
       // Residual branch first, then the shortcut: a fixed order, so a block input whose gradient
       // also comes from its branch's first conv sums its contributions the same way every step.
-      ops::copy(graph_, t.output_grad, grad_of(l.inputs[0]), count);
+      // A branch whose only reader is this add takes dy itself as its gradient: no copy.
+      if (only_reader_is(l.inputs[0], layer) && !layers_[size_t(l.inputs[0])].output_grad.valid())
+        layers_[size_t(l.inputs[0])].output_grad = t.output_grad;
+      else
+        ops::copy(graph_, t.output_grad, grad_of(l.inputs[0]), count);
       return ops::copy(graph_, t.output_grad, grad_of(l.inputs[1]), count);
     case LayerKind::shortcut_a:
       return ops::shortcut_a_backward(graph_, with_batch(std::get<ShortcutAShape>(l.shape), batch_), t.output_grad,

@@ -43,6 +43,8 @@ class TrainingStep : public ForwardGraph {
  private:
   // The gradient of layer `producer`'s output: the first contribution overwrites, later ones add.
   ops::GradOut grad_of(int producer);
+  // Whether layer `reader` reads `producer`'s output once and no other layer reads it.
+  bool only_reader_is(int producer, size_t reader) const;
   void declare_gradients();
   graph::TensorId momentum_of(const StateEntry& entry, ModelState::Place& place);
   void backward(size_t layer);

@@ -58,7 +58,9 @@ void run(OpSink& sink, Transformed t, const ConvVariant& v, TensorId x, TensorId
   push::WinogradPush& pc = t.pc;
   pc.has_bias = bias.has_value();
   pc.accumulate = y.accumulate;
-  const std::string label = fmt::format("winograd F({}x{}) {} {} [{}]", t.m, t.m, what, describe(t), v.name());
+  // "conv2d fwd ..." and "conv2d bwd data ...", as the direct kernels' labels begin (vkres bench
+  // sums its profile by these prefixes).
+  const std::string label = fmt::format("conv2d {} {} winograd F({}x{}) [{}]", what, describe(t), t.m, t.m, v.name());
   const TensorId u = sink.scratch(t.u_floats() * sizeof(float), "winograd u");
   const TensorId vt = sink.scratch(t.v_floats() * sizeof(float), "winograd v");
   const TensorId m = sink.scratch(t.m_floats() * sizeof(float), "winograd m");

@@ -1,5 +1,6 @@
 #include "ops/winograd.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <string_view>
 
@@ -115,8 +116,9 @@ bool winograd_possible(const OpSink& sink, ConvPass pass, const Conv2dShape& p, 
   if (pass == ConvPass::backward_data && (p.pad_h > 2 || p.pad_w > 2)) return false;
   if (p.cin % 4 != 0 || p.cout % 4 != 0) return false;
   const Transformed t = transformed(pass, p, path);
-  if (t.pc.oh < 1 || t.pc.ow < 1 || t.tiles * t.positions() * 4 > INT32_MAX) return false;
+  if (t.pc.oh < 1 || t.pc.ow < 1) return false;
   const uint64_t x_floats = uint64_t(t.pc.n) * t.pc.h * t.pc.w * t.pc.cin;
+  // Also keeps every float index of the kernels below 2^30, within their 32-bit arithmetic.
   const uint64_t max_range = sink.limits().max_storage_buffer_range / sizeof(float);
   for (uint64_t floats : {t.v_floats(), t.m_floats(), t.u_floats()})
     if (floats > max_range) return false;

@@ -1,4 +1,5 @@
-// The option-A shortcut on the GPU against the double-precision reference.
+// The option-A shortcut on the GPU against the double-precision reference (texel kernels where
+// cin, cout and pad_before are multiples of 4, storage kernels otherwise and under VKRES_LOADS=storage).
 #include <gtest/gtest.h>
 
 #include "ops/shortcut.hpp"
@@ -55,6 +56,8 @@ INSTANTIATE_TEST_SUITE_P(Shapes, GpuShortcut,
                                            shortcut(1, 9, 9, 3, 7, 2, 0),      // zero channels appended
                                            shortcut(3, 7, 7, 13, 64, 2, 4),    // uneven channel split
                                            shortcut(3, 32, 32, 16, 32, 2, 8),  // CIFAR ResNet, even split
+                                           shortcut(3, 9, 7, 8, 20, 2, 4),     // texels, odd sizes
+                                           shortcut(1, 5, 6, 12, 16, 2, 0),    // texels, zeros appended
                                            shortcut(1, 7, 9, 1, 1, 1, 0)));    // identity
 
 }  // namespace

@@ -60,19 +60,9 @@ ConvVariant default_tile(ConvPass pass) {
   return pass == ConvPass::backward_filter ? kDefaultFilterTile : kDefaultTile;
 }
 
-// The element counts of the two operands `pass` reads (through texel views where possible).
-std::pair<uint64_t, uint64_t> operand_counts(ConvPass pass, const Conv2dShape& p) {
-  switch (pass) {
-    case ConvPass::forward: return {p.input_count(), p.weight_count()};
-    case ConvPass::backward_data: return {p.output_count(), p.weight_count()};
-    case ConvPass::backward_filter: return {p.input_count(), p.output_count()};
-  }
-  return {};
-}
-
 // Whether the rgba32f texel variant of `pass` can read its operands on this device.
 bool texels_possible(const OpSink& sink, ConvPass pass, const Conv2dShape& p) {
-  const auto [a, b] = operand_counts(pass, p);
+  const auto [a, b, out] = conv2d_operand_counts(pass, p);
   switch (pass) {
     case ConvPass::forward: return use_texels(sink, {p.cin}, {a, b});
     case ConvPass::backward_data:
@@ -83,7 +73,7 @@ bool texels_possible(const OpSink& sink, ConvPass pass, const Conv2dShape& p) {
 
 // Whether the r32f texel variant can: any channel counts, each operand within one view.
 bool r32f_possible(const OpSink& sink, ConvPass pass, const Conv2dShape& p) {
-  const auto [a, b] = operand_counts(pass, p);
+  const auto [a, b, out] = conv2d_operand_counts(pass, p);
   return r32f_texel_reads(sink, a) && r32f_texel_reads(sink, b);
 }
 
@@ -172,6 +162,15 @@ const char* conv_pass_name(ConvPass pass) {
     case ConvPass::backward_filter: return "conv2d_bwd_filter";
   }
   return "?";
+}
+
+ConvOperandCounts conv2d_operand_counts(ConvPass pass, const Conv2dShape& p) {
+  switch (pass) {
+    case ConvPass::forward: return {p.input_count(), p.weight_count(), p.output_count()};
+    case ConvPass::backward_data: return {p.output_count(), p.weight_count(), p.input_count()};
+    case ConvPass::backward_filter: return {p.input_count(), p.output_count(), p.weight_count()};
+  }
+  return {};
 }
 
 bool is_winograd(ConvPath path) { return path == ConvPath::winograd2 || path == ConvPath::winograd4; }

@@ -38,6 +38,13 @@ struct ConvVariant {
   bool operator==(const ConvVariant&) const = default;
 };
 
+// Element counts of the two operands of `pass` and of its output: forward (x, w) -> y, data
+// gradient (dy, w) -> dx, filter gradient (x, dy) -> dw.
+struct ConvOperandCounts {
+  uint64_t a, b, out;
+};
+ConvOperandCounts conv2d_operand_counts(ConvPass pass, const Conv2dShape& p);
+
 // The variants able to run `pass` on `p` on this sink's device, the default first: the direct rgba32f
 // texel variants where the shape allows, else the r32f ones where the views allow; the storage
 // ones; then the Winograd ones where the shape allows and VKRES_WINOGRAD is not "off" (without

@@ -33,20 +33,6 @@ constexpr double kClearlySlower = 2.0;
 constexpr int kConfirmRuns = 5;
 constexpr double kMargin = 0.97;
 
-struct Operands {
-  uint64_t a, b, out;
-};
-
-// Element counts of the pass's two operands and its output (see check_sampled for which is which).
-Operands operand_counts(ops::ConvPass pass, const Conv2dShape& p) {
-  switch (pass) {
-    case ops::ConvPass::forward: return {p.input_count(), p.weight_count(), p.output_count()};
-    case ops::ConvPass::backward_data: return {p.output_count(), p.weight_count(), p.input_count()};
-    case ops::ConvPass::backward_filter: return {p.input_count(), p.output_count(), p.weight_count()};
-  }
-  return {};
-}
-
 void build(graph::Program& prog, ops::ConvPass pass, const Conv2dShape& p, graph::TensorId a, graph::TensorId b,
            graph::TensorId out) {
   switch (pass) {
@@ -119,7 +105,7 @@ JobResult tune_job(vk::Context& ctx, const ConvJob& job) {
   const Conv2dShape& p = job.shape;
   JobResult r;
   r.key = ops::conv2d_tuning_key(job.pass, p);
-  const Operands counts = operand_counts(job.pass, p);
+  const ops::ConvOperandCounts counts = ops::conv2d_operand_counts(job.pass, p);
   const std::vector<float> a = random_floats(counts.a, 1), b = random_floats(counts.b, 2);
   // Fault injection for tests: this variant's output is corrupted before its check.
   const char* inject = std::getenv("VKRES_TUNE_INJECT_FAILURE");

@@ -21,7 +21,7 @@ namespace vkres::cli {
 namespace {
 
 constexpr const char* kHelp = R"(usage: vkres bench --ops [--batch N] [--repeat N] [--json] [--device N|NAME] [--limits PROFILE]
-       vkres bench --model NAME [--batch N] [--steps N] [--json] [--tune MODE] [--device N|NAME] [--limits PROFILE]
+       vkres bench --model NAME [--batch N] [--steps N] [--slowest N] [--json] [--tune MODE] [--device N|NAME] [--limits PROFILE]
 
 --ops     time each kernel (forward and backward) on the ResNet-20 layer shapes at --batch (128),
           printing ms and GFLOP/s per kernel next to this device's measured FMA peak and copy
@@ -33,6 +33,8 @@ constexpr const char* kHelp = R"(usage: vkres bench --ops [--batch N] [--repeat 
           kind of kernel (conv forward, data gradient, filter gradient, batch norm, relu, add,
           other) from per-dispatch timestamps.
 --steps   timed steps of --model after one warm-up (default 3); medians are reported.
+--slowest list that many of --model's slowest dispatches per pass, with their labels (--json always
+          gives every dispatch, in recording order, as "dispatch_ms").
 --tune    auto (default), cached or off: the tuned convolution variants --model runs with (see
           'vkres tune --help'); --ops always times the default variants.
 Times come from GPU timestamps where the device has them, else from the host clock around each
@@ -120,7 +122,7 @@ Peak measure_peak(vk::Context& ctx, int repeat, bool timestamps) {
 
 int bench_command(const std::vector<std::string>& argv) {
   std::set<std::string> options = kDeviceOptions;
-  options.insert({"--batch", "--repeat", "--model", "--steps", "--filter"});
+  options.insert({"--batch", "--repeat", "--model", "--steps", "--filter", "--slowest"});
   options.insert(kTuneOptions.begin(), kTuneOptions.end());
   Args args("bench", argv, {"--ops", "--json", "--help"}, options);
   if (args.has("--help")) {
@@ -142,7 +144,7 @@ int bench_command(const std::vector<std::string>& argv) {
     if (json)
       fmt::print("{}\n", model_bench_json(b, batch).dump(2));
     else
-      print_model_bench(b, model, batch, steps);
+      print_model_bench(b, model, batch, steps, static_cast<int>(args.get_int("--slowest", 0, 0, 100000)));
     return 0;
   }
   const bool timestamps = ctx.limits().timestamps;

@@ -66,6 +66,7 @@ ModelBenchPass time_pass(const graph::Graph& g, int steps, std::chrono::steady_c
   pass.lower_bound_bytes = g.plan().total_lower_bound;
   std::vector<double> wall, cpu;
   std::map<std::string, std::vector<double>> per_kind;
+  std::vector<std::vector<double>> per_dispatch(g.dispatches().size());
   for (int s = 0; s < steps; ++s) {
     const auto start = std::chrono::steady_clock::now();
     const double cpu_start = process_cpu_ms();
@@ -73,11 +74,23 @@ ModelBenchPass time_pass(const graph::Graph& g, int steps, std::chrono::steady_c
     cpu.push_back(process_cpu_ms() - cpu_start);
     wall.push_back(ms_since(start));
     for (const auto& [kind, ms] : kind_ms(g)) per_kind[kind].push_back(ms);
+    const std::vector<double> times = g.dispatch_ms();
+    for (size_t i = 0; i < times.size() && i < per_dispatch.size(); ++i) per_dispatch[i].push_back(times[i]);
   }
   pass.wall_ms = median(wall);
   pass.cpu_ms = median(cpu);
   for (auto& [kind, v] : per_kind) pass.kind_ms[kind] = median(v);
+  for (size_t i = 0; i < per_dispatch.size(); ++i)
+    pass.dispatch_ms.emplace_back(g.dispatches()[i].label, median(per_dispatch[i]));
   return pass;
+}
+
+void print_slowest(const ModelBenchPass& p, const char* pass_name, int count) {
+  std::vector<std::pair<std::string, double>> sorted = p.dispatch_ms;
+  std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  sorted.resize(std::min(sorted.size(), size_t(count)));
+  fmt::print("\nslowest {} of {} dispatches, {} (median GPU ms):\n", sorted.size(), p.dispatch_ms.size(), pass_name);
+  for (const auto& [label, ms] : sorted) fmt::print("{:>9.2f}  {}\n", ms, label);
 }
 
 }  // namespace
@@ -107,7 +120,7 @@ ModelBench bench_model(vk::Context& ctx, const std::string& model, int batch, in
   return result;
 }
 
-void print_model_bench(const ModelBench& b, const std::string& model, int batch, int steps) {
+void print_model_bench(const ModelBench& b, const std::string& model, int batch, int steps, int slowest) {
   fmt::print("{} batch {}, median of {} steps after a warm-up (GPU timestamps per dispatch)\n\n", model, batch,
              steps);
   fmt::print("{:<18} {:>12} {:>12}\n", "", "training", "evaluation");
@@ -132,6 +145,10 @@ void print_model_bench(const ModelBench& b, const std::string& model, int batch,
   fmt::print("\n\"start\" is building the graph plus its first run (pipeline compilation included); the memory\n"
              "figures are the graph's arenas (activations, gradients, momentum, scratch) against the most bytes\n"
              "its tensors hold at once; the model's weights come on top.\n");
+  if (slowest > 0) {
+    print_slowest(b.train, "training", slowest);
+    print_slowest(b.eval, "evaluation", slowest);
+  }
 }
 
 nlohmann::json model_bench_json(const ModelBench& b, int batch) {
@@ -140,6 +157,7 @@ nlohmann::json model_bench_json(const ModelBench& b, int batch) {
                           {"images_per_s", 1000.0 * batch / p.wall_ms},
                           {"cpu_ms", p.cpu_ms},
                           {"kind_ms", p.kind_ms},
+                          {"dispatch_ms", p.dispatch_ms},
                           {"start_ms", p.start_ms},
                           {"planned_bytes", p.planned_bytes},
                           {"lower_bound_bytes", p.lower_bound_bytes}};

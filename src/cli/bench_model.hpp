@@ -5,6 +5,8 @@
 #include <ctime>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -24,6 +26,8 @@ struct ModelBenchPass {
   double wall_ms = 0;                     // median host milliseconds of one step
   double cpu_ms = 0;                      // median process CPU milliseconds of one step
   std::map<std::string, double> kind_ms;  // median GPU milliseconds per kind of kernel
+  // Every dispatch in recording order: its label and median GPU milliseconds.
+  std::vector<std::pair<std::string, double>> dispatch_ms;
   // Building the graph (memory plan, pipelines, recording) plus the first run, where drivers that
   // compile on first dispatch (lavapipe) do so: what a start of `vkres train` waits for.
   double start_ms = 0;
@@ -38,7 +42,8 @@ struct ModelBench {
 // Builds the training step and the evaluation graph of `model` at `batch` on one fixed batch
 // (the parity initialization and input) and times `steps` runs of each after a warm-up.
 ModelBench bench_model(vk::Context& ctx, const std::string& model, int batch, int steps);
-void print_model_bench(const ModelBench& b, const std::string& model, int batch, int steps);
+// `slowest` > 0 also lists that many of each pass's slowest dispatches.
+void print_model_bench(const ModelBench& b, const std::string& model, int batch, int steps, int slowest = 0);
 nlohmann::json model_bench_json(const ModelBench& b, int batch);
 
 }  // namespace vkres::cli

@@ -23,9 +23,9 @@ constexpr ConvVariant kDefaultFilterTile{.tile_rows = 16, .tile_cols = 32};
 // smaller ones for GPUs, whose register files cannot hold 256 accumulators per lane.
 constexpr std::pair<uint32_t, uint32_t> kOtherTiles[] = {{32, 16}, {16, 32}, {16, 16}, {8, 8}, {4, 4}};
 
-// Split-K of the filter and bias gradients: enough invocations to keep a device busy, chunks long
-// enough that writing the partial tile stays a small part of the work, and bounded scratch.
-constexpr uint64_t kTargetInvocations = 2048;
+// Split-K of the filter and bias gradients: enough invocations to keep a device busy
+// (DeviceLimits::busy_invocations), chunks long enough that writing the partial tile stays a small
+// part of the work, and bounded scratch.
 constexpr uint64_t kMinChunkPixels = 256;
 constexpr uint64_t kMaxScratchBytes = 32ull << 20;
 
@@ -130,7 +130,7 @@ struct SplitK {
 SplitK split_k(const OpSink& sink, uint64_t pixels, uint64_t invocations_per_chunk, uint64_t partials_per_chunk) {
   const uint64_t scratch_cap = std::min<uint64_t>(kMaxScratchBytes, sink.limits().max_storage_buffer_range);
   const uint64_t max_chunks = std::max<uint64_t>(1, scratch_cap / (partials_per_chunk * sizeof(float)));
-  const uint64_t wanted = graph::ceil_div(kTargetInvocations, invocations_per_chunk);
+  const uint64_t wanted = graph::ceil_div(sink.limits().busy_invocations, invocations_per_chunk);
   const uint64_t chunks = std::clamp<uint64_t>(wanted, 1, std::min(max_chunks, graph::ceil_div(pixels, kMinChunkPixels)));
   SplitK s;
   s.chunk_pixels = static_cast<uint32_t>(graph::ceil_div(pixels, chunks));

@@ -37,6 +37,11 @@ struct DeviceLimits {
   // drivers' watchdogs reset the GPU when one submission runs too long, so recorded steps are cut
   // into several submissions where this is set (the android profile; VKRES_SUBMIT_DISPATCHES).
   uint32_t max_dispatches_per_submit = 0;
+  // Not a Vulkan limit: about how many invocations one dispatch needs to keep this device busy,
+  // which decides how finely reductions are split (the filter gradient's chunks). A CPU driver
+  // runs each workgroup on one thread, so a couple of 64-lane workgroups per core is enough, and
+  // every extra split costs a pass over its partial sums; GPUs want thousands.
+  uint32_t busy_invocations = 0;
 };
 
 enum class LimitsProfile { native, android_baseline_2022 };

@@ -19,12 +19,15 @@ void main() {
   const int phase_pixels = pc.n * phase_rows * phase_cols;
   const int taps = pc.kh * pc.kw;
 
-  int image[TILE_ROWS], iy[TILE_ROWS], ix[TILE_ROWS];
+  // (grid_y, grid_x): the pixel on its phase's grid, whose step is the stride.
+  int image[TILE_ROWS], iy[TILE_ROWS], ix[TILE_ROWS], grid_y[TILE_ROWS], grid_x[TILE_ROWS];
   bool live[TILE_ROWS];
   [[unroll]] for (int r = 0; r < TILE_ROWS; ++r) {
     const int q = tile_row(first_row, r);
     const ivec3 o = split_pixel(min(q, phase_pixels - 1), phase_rows, phase_cols);
     image[r] = o.x;
+    grid_y[r] = o.y;
+    grid_x[r] = o.z;
     iy[r] = phase_y + o.y * pc.stride_h;
     ix[r] = phase_x + o.z * pc.stride_w;
     live[r] = q < phase_pixels && iy[r] < pc.h && ix[r] < pc.w;
@@ -38,11 +41,13 @@ void main() {
     for (int kx = (phase_x + pc.pad_w) % pc.stride_w; kx < pc.kw; kx += pc.stride_w) {
       int src[TILE_ROWS];
       bool ok[TILE_ROWS];
+      // dy pixel (iy + ph - ky) / sh = grid_y + (phase_y + ph - ky) / sh: the phase makes the
+      // division exact, and once per tap spares every lane a division per row (no lane-wise
+      // integer division in CPU drivers' vector units).
+      const int tap_y = (phase_y + pc.pad_h - ky) / pc.stride_h, tap_x = (phase_x + pc.pad_w - kx) / pc.stride_w;
       [[unroll]] for (int r = 0; r < TILE_ROWS; ++r) {
-        // Exact divisions: the phase makes iy + ph - ky a multiple of sh.
-        const int ny = iy[r] + pc.pad_h - ky, nx = ix[r] + pc.pad_w - kx;
-        const int oy = ny / pc.stride_h, ox = nx / pc.stride_w;
-        ok[r] = ny >= 0 && nx >= 0 && inside(oy, ox, pc.oh, pc.ow);
+        const int oy = grid_y[r] + tap_y, ox = grid_x[r] + tap_x;
+        ok[r] = inside(oy, ox, pc.oh, pc.ow);
         src[r] = ok[r] ? ((image[r] * pc.oh + oy) * pc.ow + ox) * pc.cout : 0;
       }
       const int tap = (ky * pc.kw + kx) * pc.cin;

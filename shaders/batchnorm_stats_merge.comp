@@ -1,12 +1,12 @@
 #version 450
 // Training forward, pass 2, one invocation per channel: merges the partial (mean, M2) in slot order
-// (Chan et al.), updates the running statistics, saves (mean, invstd, mean_lo) for the backward
-// pass and leaves the coefficients of y = ((x - mean_hi) - mean_lo) * scale + beta in scratch.
+// (Chan et al.), updates the running statistics, saves (mean, invstd, mean_lo, scale, beta) for the
+// backward pass and leaves the coefficients of y = ((x - mean_hi) - mean_lo) * scale + beta in scratch.
 #include "batchnorm_common.glsl"
 layout(std430, set = 0, binding = 0) buffer Scratch { float scratch[]; };
 layout(std430, set = 0, binding = 1) readonly buffer Affine { float affine[]; };    // [gamma; beta]
 layout(std430, set = 0, binding = 2) buffer Running { float running[]; };         // [mean; var]
-layout(std430, set = 0, binding = 3) writeonly buffer Saved { float saved[]; };   // [mean; invstd; mean_lo]
+layout(std430, set = 0, binding = 3) writeonly buffer Saved { float saved[]; };   // the SAVED_ rows
 void main() {
   uint c = linear_invocation_id();
   if (c >= pc.channels) return;
@@ -33,12 +33,16 @@ void main() {
   running[c] = (1.0 - pc.momentum) * running[c] + pc.momentum * mean_hi;
   running[pc.channels + c] = (1.0 - pc.momentum) * running[pc.channels + c] + pc.momentum * unbiased_var;
 
-  saved[c] = mean_hi;
-  saved[pc.channels + c] = invstd;
-  saved[2u * pc.channels + c] = mean_lo;
+  float scale = affine[c] * invstd;
+  float shift = affine[pc.channels + c];
+  saved[SAVED_MEAN_HI * pc.channels + c] = mean_hi;
+  saved[SAVED_INVSTD * pc.channels + c] = invstd;
+  saved[SAVED_MEAN_LO * pc.channels + c] = mean_lo;
+  saved[SAVED_SCALE * pc.channels + c] = scale;
+  saved[SAVED_SHIFT * pc.channels + c] = shift;
 
   scratch[coeff_index(COEFF_MEAN_HI, c)] = mean_hi;
   scratch[coeff_index(COEFF_MEAN_LO, c)] = mean_lo;
-  scratch[coeff_index(COEFF_SCALE, c)] = affine[c] * invstd;
-  scratch[coeff_index(COEFF_SHIFT, c)] = affine[pc.channels + c];
+  scratch[coeff_index(COEFF_SCALE, c)] = scale;
+  scratch[coeff_index(COEFF_SHIFT, c)] = shift;
 }

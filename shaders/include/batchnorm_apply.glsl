@@ -15,7 +15,7 @@ void main() {
   for (uint r = w.first; r < w.end; ++r) {
     uint i = r * pc.channels + w.channel;
     precise VEC centered = (LOAD(x, i) - mean_hi) - mean_lo;
-    const VEC v = centered * scale + shift;
+    const VEC v = batchnorm_output(centered, scale, shift);
     y[i] = pc.relu != 0u ? max(v, VEC(0.0)) : v;
   }
 }

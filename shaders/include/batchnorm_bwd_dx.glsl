@@ -1,5 +1,6 @@
 // Training backward, last pass (body of batchnorm_bwd_dx[_vec4|_texels].comp, which define VEC as float or
-// vec4): dx (=|+=) scale * ((dy - mean(dy)) - (x - mean) * proj), coefficients loaded once.
+// vec4): dx (=|+=) scale * ((dy - mean(dy)) - (x - mean) * proj), coefficients loaded once. With
+// pc.relu, dy is masked first as in batchnorm_bwd_sums.glsl.
 #include "batchnorm_common.glsl"
 ROWS_BUFFER(0, x);
 ROWS_BUFFER(1, dy);
@@ -13,11 +14,14 @@ void main() {
   VEC scale = scratch[coeff_index(COEFF_SCALE, w.channel)];
   VEC dy_mean = scratch[coeff_index(COEFF_SHIFT, w.channel)];
   VEC proj = scratch[coeff_index(COEFF_PROJ, w.channel)];
-  bool accumulate = pc.accumulate != 0u;
+  VEC fwd_shift = scratch[coeff_index(COEFF_FWD_SHIFT, w.channel)];
+  bool accumulate = pc.accumulate != 0u, relu = pc.relu != 0u;
   for (uint r = w.first; r < w.end; ++r) {
     uint i = r * pc.channels + w.channel;
     precise VEC centered = (LOAD(x, i) - mean_hi) - mean_lo;
-    VEC g = scale * ((LOAD(dy, i) - dy_mean) - centered * proj);
+    VEC d = LOAD(dy, i);
+    if (relu) d = relu_gradient(batchnorm_output(centered, scale, fwd_shift), d);
+    VEC g = scale * ((d - dy_mean) - centered * proj);
     dx[i] = accumulate ? dx[i] + g : g;
   }
 }

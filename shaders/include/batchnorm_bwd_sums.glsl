@@ -1,20 +1,25 @@
 // Training backward, pass 1 (body of batchnorm_bwd_sums[_vec4|_texels].comp, which define VEC as float or
-// vec4): each invocation's sums of dy and dy * (x - mean) over its rows of one channel.
+// vec4): each invocation's sums of dy and dy * (x - mean) over its rows of one channel. With pc.relu,
+// dy is the gradient of the fused ReLU's output, masked here as relu_bwd would.
 #include "batchnorm_common.glsl"
 ROWS_BUFFER(0, x);
 ROWS_BUFFER(1, dy);
-layout(std430, set = 0, binding = 2) readonly buffer Saved { VEC saved[]; };  // [mean; invstd; mean_lo]
+layout(std430, set = 0, binding = 2) readonly buffer Saved { VEC saved[]; };  // the SAVED_ rows
 layout(std430, set = 0, binding = 3) writeonly buffer Scratch { VEC scratch[]; };
 void main() {
   RowWalk w = this_row_walk();
   if (!w.in_range) return;
-  VEC mean_hi = saved[w.channel];
-  VEC mean_lo = saved[2u * pc.channels + w.channel];
+  VEC mean_hi = saved[SAVED_MEAN_HI * pc.channels + w.channel];
+  VEC mean_lo = saved[SAVED_MEAN_LO * pc.channels + w.channel];
+  VEC fwd_scale = saved[SAVED_SCALE * pc.channels + w.channel];
+  VEC fwd_shift = saved[SAVED_SHIFT * pc.channels + w.channel];
+  bool relu = pc.relu != 0u;
   VEC sum_dy = VEC(0.0), sum_dy_centered = VEC(0.0);
   for (uint r = w.first; r < w.end; ++r) {
     uint i = r * pc.channels + w.channel;
     precise VEC centered = (LOAD(x, i) - mean_hi) - mean_lo;
     VEC g = LOAD(dy, i);
+    if (relu) g = relu_gradient(batchnorm_output(centered, fwd_scale, fwd_shift), g);
     sum_dy += g;
     sum_dy_centered += g * centered;
   }

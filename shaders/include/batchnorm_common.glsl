@@ -25,6 +25,31 @@ const uint COEFF_MEAN_LO = 1u;
 const uint COEFF_SCALE = 2u;  // gamma * invstd
 const uint COEFF_SHIFT = 3u;  // forward: beta; backward: mean(dy)
 const uint COEFF_PROJ = 4u;   // backward only: invstd^2 * mean(dy * (x - mean))
+// Backward only: the forward's shift (beta), with which a fused ReLU's mask is recomputed; the
+// forward's scale is COEFF_SCALE, the same gamma * invstd.
+const uint COEFF_FWD_SHIFT = 5u;
+
+// Rows of the saved-statistics tensor (ops::kBatchNormSavedRows of them): the statistics, then the
+// forward's coefficients, with which the backward pass of a fused ReLU recomputes the sign of the
+// forward's output instead of reading it.
+const uint SAVED_MEAN_HI = 0u;
+const uint SAVED_INVSTD = 1u;
+const uint SAVED_MEAN_LO = 2u;
+const uint SAVED_SCALE = 3u;
+const uint SAVED_SHIFT = 4u;
+
+#ifdef VEC
+// The forward's output before a fused ReLU. precise forbids contracting it into an FMA, so the
+// apply pass and the backward passes that recompute it round alike, bit for bit.
+VEC batchnorm_output(VEC centered, VEC scale, VEC shift) {
+  precise VEC v = centered * scale + shift;
+  return v;
+}
+#endif
+
+// relu_bwd of the fused ReLU: dy where the output before it is positive, else 0.
+float relu_gradient(float before_relu, float dy) { return before_relu > 0.0 ? dy : 0.0; }
+vec4 relu_gradient(vec4 before_relu, vec4 dy) { return mix(vec4(0.0), dy, greaterThan(before_relu, vec4(0.0))); }
 
 // The contiguous rows [first, end) of one channel that one invocation walks; its partial results
 // go to scratch slot `slot`.

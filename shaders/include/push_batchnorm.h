@@ -23,7 +23,8 @@ VKRES_PUSH(BatchNormPush) {
   uint chunks;
   uint coeffs_offset;   // where the per-channel coefficient rows start in scratch
   uint accumulate;      // gradient outputs: != 0 adds to the destination, else overwrites
-  uint relu;            // apply: != 0 writes max(y, 0), the ReLU that follows fused in
+  uint relu;            // != 0: the ReLU that follows is fused in (apply writes max(y, 0); bwd_sums and
+                        // bwd_dx take its output's gradient and mask it)
   float eps;
   float momentum;
 } VKRES_PUSH_END

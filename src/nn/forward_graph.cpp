@@ -26,17 +26,21 @@ bool fusion_enabled() {
   throw Error(fmt::format("VKRES_FUSION: unknown value '{}'", v), "use 'on' or 'off'");
 }
 
-// See ForwardGraph::relu_fused_. One pass over the activation fewer, forward, in training and
-// evaluation; the backward pass is unchanged (ReLU backward reads the ReLU's output, batch norm
-// backward its input, a residual add's backward no value at all).
-std::vector<bool> relu_fusions(const ModelSpec& spec) {
-  const size_t n = spec.layers.size();
-  std::vector<bool> fused(n, false);
-  if (!fusion_enabled()) return fused;
-  std::vector<int> readers(n, 0);
+std::vector<int> count_readers(const ModelSpec& spec) {
+  std::vector<int> readers(spec.layers.size(), 0);
   for (const Layer& l : spec.layers)
     for (int in : l.inputs)
       if (in != kModelInput) ++readers[size_t(in)];
+  return readers;
+}
+
+// See ForwardGraph::relu_fused_. One pass over the activation fewer, forward, in training and
+// evaluation. In training, batch norm's backward masks the ReLU's gradient itself (one pass fewer
+// again); after a residual add, ReLU backward stays a pass of its own.
+std::vector<bool> relu_fusions(const ModelSpec& spec, const std::vector<int>& readers) {
+  const size_t n = spec.layers.size();
+  std::vector<bool> fused(n, false);
+  if (!fusion_enabled()) return fused;
   for (size_t i = 0; i + 1 < n; ++i) {
     const Layer& next = spec.layers[i + 1];
     const LayerKind kind = spec.layers[i].kind;
@@ -54,8 +58,9 @@ ForwardGraph::ForwardGraph(ModelState& state, int batch, BatchNormMode mode)
       spec_(state.spec()),
       batch_(batch),
       layers_(state.spec().layers.size()),
+      readers_(count_readers(state.spec())),
       bn_mode_(mode),
-      relu_fused_(relu_fusions(state.spec())) {
+      relu_fused_(relu_fusions(state.spec(), readers_)) {
   if (batch < 1) throw Error(fmt::format("the batch size must be at least 1, not {}", batch));
   VKRES_ASSERT(!spec_.layers.empty() && spec_.layers.back().kind == LayerKind::fc,
                "ForwardGraph: the model must end in a fully connected layer (the logits)");

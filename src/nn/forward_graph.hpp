@@ -77,6 +77,10 @@ class ForwardGraph {
   const int batch_;
   std::vector<LayerTensors> layers_;
   graph::TensorId images_, labels_, metrics_;
+  // How many times each layer's output is an input of a layer (twice for an add of it to itself).
+  const std::vector<int> readers_;
+
+  bool relu_fused_into(size_t layer) const { return relu_fused_[layer]; }
 
  private:
   void import_state(size_t layer);
@@ -86,7 +90,7 @@ class ForwardGraph {
   const BatchNormMode bn_mode_;
   // Layer i is a batch norm or residual add whose pass also computes the ReLU of layer i + 1, its
   // only reader: that ReLU's output is layer i's (VKRES_FUSION=off keeps them apart).
-  std::vector<bool> relu_fused_;
+  const std::vector<bool> relu_fused_;
 };
 
 // The ModelSpec's shapes are for one image; these scale them to a batch.

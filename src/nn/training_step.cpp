@@ -43,11 +43,9 @@ void TrainingStep::declare_gradients() {
 }
 
 bool TrainingStep::only_reader_is(int producer, size_t reader) const {
-  if (producer == kModelInput) return false;
-  for (size_t i = 0; i < spec_.layers.size(); ++i)
-    for (int in : spec_.layers[i].inputs)
-      if (in == producer && i != reader) return false;
-  return std::count(spec_.layers[reader].inputs.begin(), spec_.layers[reader].inputs.end(), producer) == 1;
+  if (producer == kModelInput || readers_[size_t(producer)] != 1) return false;
+  const std::vector<int>& inputs = spec_.layers[reader].inputs;
+  return std::find(inputs.begin(), inputs.end(), producer) != inputs.end();
 }
 
 ops::GradOut TrainingStep::grad_of(int producer) {
@@ -70,8 +68,16 @@ void TrainingStep::backward(size_t layer) {
     case LayerKind::conv:
       return backward_conv(l, t);
     case LayerKind::batchnorm:
-      return backward_batchnorm(l, t);
-    case LayerKind::relu:  // the output is positive exactly where the input is
+      return backward_batchnorm(layer, l, t);
+    case LayerKind::relu:
+      // A ReLU fused into the batch norm before it: the batch norm's backward masks the gradient.
+      if (layer > 0 && relu_fused_into(layer - 1) && spec_.layers[layer - 1].kind == LayerKind::batchnorm) {
+        VKRES_ASSERT(!layers_[layer - 1].output_grad.valid(),
+                     "TrainingStep: a fused ReLU's batch norm has other readers");
+        layers_[layer - 1].output_grad = t.output_grad;
+        return;
+      }
+      // The output is positive exactly where the input is.
       return ops::relu_backward(graph_, t.output, t.output_grad, grad_of(l.inputs[0]), count);
     case LayerKind::maxpool:
       return ops::maxpool_backward(graph_, with_batch(std::get<Pool2dShape>(l.shape), batch_), t.argmax,
@@ -82,18 +88,44 @@ void TrainingStep::backward(size_t layer) {
     case LayerKind::fc:
       return backward_fc(l, t);
     case LayerKind::add:
-      // Residual branch first, then the shortcut: a fixed order, so a block input whose gradient
-      // also comes from its branch's first conv sums its contributions the same way every step.
-      // A branch whose only reader is this add takes dy itself as its gradient: no copy.
-      if (only_reader_is(l.inputs[0], layer) && !layers_[size_t(l.inputs[0])].output_grad.valid())
-        layers_[size_t(l.inputs[0])].output_grad = t.output_grad;
-      else
-        ops::copy(graph_, t.output_grad, grad_of(l.inputs[0]), count);
-      return ops::copy(graph_, t.output_grad, grad_of(l.inputs[1]), count);
+      return backward_add(layer, l, t);
     case LayerKind::shortcut_a:
       return ops::shortcut_a_backward(graph_, with_batch(std::get<ShortcutAShape>(l.shape), batch_), t.output_grad,
                                       grad_of(l.inputs[0]));
   }
+}
+
+// Residual branch first, then the shortcut: a fixed order, so a block input whose gradient also
+// comes from its branch's first conv sums its contributions the same way every step. An input that
+// can take dy itself as its gradient gets no copy:
+//  - the branch, when this add is its only reader;
+//  - then the shortcut, when nothing has contributed to its gradient yet and its other readers'
+//    backward passes, whose contributions add onto dy in place, all come after the last pass that
+//    reads dy as the branch's gradient.
+void TrainingStep::backward_add(size_t layer, const Layer& l, LayerTensors& t) {
+  const uint64_t count = uint64_t(batch_) * l.out.count();
+  const int branch = l.inputs[0], shortcut = l.inputs[1];
+  auto has_gradient = [&](int producer) { return layers_[size_t(producer)].output_grad.valid(); };
+  size_t dy_read_until = layer;  // the earliest layer whose backward reads dy
+  if (only_reader_is(branch, layer) && !has_gradient(branch)) {
+    layers_[size_t(branch)].output_grad = t.output_grad;
+    dy_read_until = size_t(branch);
+    // A ReLU fused into the batch norm before it hands its gradient on to that batch norm.
+    if (spec_.layers[dy_read_until].kind == LayerKind::relu && dy_read_until > 0 && relu_fused_into(dy_read_until - 1))
+      --dy_read_until;
+  } else {
+    ops::copy(graph_, t.output_grad, grad_of(branch), count);
+  }
+  bool alias_shortcut = shortcut != kModelInput && shortcut != branch && !has_gradient(shortcut);
+  for (size_t i = 0; i < spec_.layers.size() && alias_shortcut; ++i) {
+    const std::vector<int>& in = spec_.layers[i].inputs;
+    if (i != layer && std::find(in.begin(), in.end(), shortcut) != in.end() && i >= dy_read_until)
+      alias_shortcut = false;
+  }
+  if (alias_shortcut)
+    layers_[size_t(shortcut)].output_grad = t.output_grad;
+  else
+    ops::copy(graph_, t.output_grad, grad_of(shortcut), count);
 }
 
 void TrainingStep::backward_conv(const Layer& l, LayerTensors& t) {
@@ -102,9 +134,10 @@ void TrainingStep::backward_conv(const Layer& l, LayerTensors& t) {
   if (l.inputs[0] != kModelInput) ops::conv2d_backward_data(graph_, s, t.output_grad, t.weight, grad_of(l.inputs[0]));
 }
 
-void TrainingStep::backward_batchnorm(const Layer& l, LayerTensors& t) {
+void TrainingStep::backward_batchnorm(size_t layer, const Layer& l, LayerTensors& t) {
   ops::batchnorm_backward(graph_, with_batch(std::get<BatchNormShape>(l.shape), batch_), input_of(l, 0),
-                          t.output_grad, t.weight, t.saved, {t.weight_grad, false}, grad_of(l.inputs[0]));
+                          t.output_grad, t.weight, t.saved, {t.weight_grad, false}, grad_of(l.inputs[0]),
+                          relu_fused_into(layer));
 }
 
 void TrainingStep::backward_fc(const Layer& l, LayerTensors& t) {

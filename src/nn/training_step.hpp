@@ -49,7 +49,8 @@ class TrainingStep : public ForwardGraph {
   graph::TensorId momentum_of(const StateEntry& entry, ModelState::Place& place);
   void backward(size_t layer);
   void backward_conv(const Layer& l, LayerTensors& t);
-  void backward_batchnorm(const Layer& l, LayerTensors& t);
+  void backward_batchnorm(size_t layer, const Layer& l, LayerTensors& t);
+  void backward_add(size_t layer, const Layer& l, LayerTensors& t);
   void backward_fc(const Layer& l, LayerTensors& t);
   void build_optimizer();
   void compile_once() override { compile(); }

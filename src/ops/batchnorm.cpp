@@ -22,7 +22,7 @@ constexpr uint64_t kMaxChunks = 512;
 // shaders/include/batchnorm_common.glsl for their order).
 constexpr uint32_t kPartialQuantities = 2;
 constexpr uint32_t kForwardCoeffRows = 4;
-constexpr uint32_t kBackwardCoeffRows = 5;
+constexpr uint32_t kBackwardCoeffRows = 6;
 
 // How the row-walking passes split [count][c] into workgroups (see push_batchnorm.h). Their
 // elements are vec4s of channels where c allows (fewer, wider memory accesses), else floats.
@@ -88,12 +88,16 @@ push::BatchNormPush make_push(const BatchNormShape& p, const Geometry& g, uint32
 }
 
 // A pass in which each invocation walks rows of one channel (or one vec4 of channels).
+// relu: the pass's fused ReLU (see push_batchnorm.h).
 Dispatch row_walk_pass(const OpSink& sink, const BatchNormShape& p, const Geometry& g, const char* pass,
-                       uint64_t coeffs_floats, bool accumulate, std::string label, double flops_per_float) {
+                       uint64_t coeffs_floats, bool accumulate, std::string label, double flops_per_float,
+                       bool relu = false) {
   Dispatch d;
   d.kernel = kernel_name(g, pass);
   d.spec = {g.local};
-  d.push = graph::PushConstants::of(make_push(p, g, g.width, coeffs_floats, accumulate));
+  push::BatchNormPush pc = make_push(p, g, g.width, coeffs_floats, accumulate);
+  pc.relu = relu;
+  d.push = graph::PushConstants::of(pc);
   d.groups = graph::grid_1d(g.workgroups(), sink.limits());
   d.label = std::move(label);
   d.flops = flops_per_float * double(p.count) * double(p.c);
@@ -127,10 +131,7 @@ TensorId op_scratch(OpSink& sink, const BatchNormShape& p, uint64_t coeffs_float
 void apply(OpSink& sink, const BatchNormShape& p, const Geometry& g, uint64_t coeffs_floats, TensorId x,
            TensorId scratch, TensorId y, bool relu, std::string label) {
   Dispatch d = row_walk_pass(sink, p, g, "apply", coeffs_floats, false, label + (relu ? " + relu" : ""),
-                             relu ? 5 : 4);
-  push::BatchNormPush pc = make_push(p, g, g.width, coeffs_floats, false);
-  pc.relu = relu;
-  d.push = graph::PushConstants::of(pc);
+                             relu ? 5 : 4, relu);
   d.bindings = {{x, Access::read, g.rows_view()}, {scratch, Access::read}, {y, Access::write}};
   sink.dispatch(std::move(d));
 }
@@ -173,13 +174,14 @@ void batchnorm_eval_forward(OpSink& sink, const BatchNormShape& p, TensorId x, T
 }
 
 void batchnorm_backward(OpSink& sink, const BatchNormShape& p, TensorId x, TensorId dy, TensorId affine,
-                        TensorId saved, GradOut daffine, GradOut dx) {
+                        TensorId saved, GradOut daffine, GradOut dx, bool relu) {
   check_params(p, 2, "batchnorm_backward");
   const Geometry g = geometry(sink, p);
   const uint64_t coeffs = partials_floats(p, g);
   const TensorId scratch = op_scratch(sink, p, coeffs, kBackwardCoeffRows, "batchnorm bwd scratch");
 
-  Dispatch sums = row_walk_pass(sink, p, g, "bwd_sums", coeffs, false, "batchnorm bwd sums", 5);
+  const std::string fused = relu ? " + relu" : "";
+  Dispatch sums = row_walk_pass(sink, p, g, "bwd_sums", coeffs, false, "batchnorm bwd sums" + fused, 5, relu);
   sums.bindings = {{x, Access::read, g.rows_view()},
                    {dy, Access::read, g.rows_view()},
                    {saved, Access::read},
@@ -194,7 +196,7 @@ void batchnorm_backward(OpSink& sink, const BatchNormShape& p, TensorId x, Tenso
                     {daffine.tensor, daffine.access()}};
   sink.dispatch(std::move(merge));
 
-  Dispatch dx_pass = row_walk_pass(sink, p, g, "bwd_dx", coeffs, dx.accumulate, "batchnorm bwd dx", 6);
+  Dispatch dx_pass = row_walk_pass(sink, p, g, "bwd_dx", coeffs, dx.accumulate, "batchnorm bwd dx" + fused, 6, relu);
   dx_pass.bindings = {{x, Access::read, g.rows_view()},
                       {dy, Access::read, g.rows_view()},
                       {scratch, Access::read},

@@ -6,9 +6,12 @@
 // more than 4 storage buffers:
 //   affine   [2][c]  gamma, beta                 (daffine: dgamma, dbeta)
 //   running  [2][c]  running_mean, running_var   (updated in place by the training forward)
-//   saved    [3][c]  mean, invstd, mean_lo       (written by the training forward for the backward)
+//   saved    [5][c]  mean, invstd, mean_lo, gamma * invstd, beta
+//                    (written by the training forward for the backward)
 // mean_lo is the part of the batch mean that fp32 `mean` cannot hold (mean_exact ~ mean + mean_lo);
-// with it, x - mean keeps its digits when activations sit far from zero.
+// with it, x - mean keeps its digits when activations sit far from zero. The last two rows are the
+// forward's coefficients: with them the backward of a fused ReLU recomputes where the forward's
+// output was positive.
 //
 // Statistics are fixed-order two-pass reductions (per-chunk partials in op scratch, then one merge
 // in chunk order): results are bit-identical run to run.
@@ -21,7 +24,7 @@
 namespace vkres::ops {
 
 // Rows of the saved-statistics tensor: it holds kBatchNormSavedRows * c floats.
-inline constexpr int kBatchNormSavedRows = 3;
+inline constexpr int kBatchNormSavedRows = 5;
 
 // y = gamma * (x - mean) * invstd + beta with batch statistics; updates running, writes saved.
 // relu: y = max(that, 0), bit for bit what relu_forward would make of it, one pass fewer.
@@ -34,7 +37,10 @@ void batchnorm_eval_forward(OpSink& sink, const BatchNormShape& p, TensorId x, T
 
 // Training-mode backward from the forward's saved statistics:
 //   dgamma = sum(dy * xhat), dbeta = sum(dy), dx = gamma * invstd * (dy - mean(dy) - xhat * mean(dy * xhat)).
+// relu: dy is the gradient of the ReLU fused into the forward (batchnorm_train_forward's relu), and
+// is first masked bit for bit as relu_backward would, from the forward's output recomputed: one
+// pass over the activation fewer, and no reads of the ReLU's output.
 void batchnorm_backward(OpSink& sink, const BatchNormShape& p, TensorId x, TensorId dy, TensorId affine,
-                        TensorId saved, GradOut daffine, GradOut dx);
+                        TensorId saved, GradOut daffine, GradOut dx, bool relu = false);
 
 }  // namespace vkres::ops

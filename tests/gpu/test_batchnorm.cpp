@@ -165,6 +165,41 @@ TEST_P(GpuBatchNorm, FusedReluIsBitIdenticalToTheSeparatePass) {
   }
 }
 
+// The ReLU fused into the backward passes (nn::TrainingStep, after a fused forward): the very bits
+// of relu_backward over the fused forward's output followed by the plain backward, overwriting and
+// accumulating.
+TEST_P(GpuBatchNorm, FusedReluBackwardIsBitIdenticalToTheSeparatePass) {
+  graph::Program p(gpu());
+  const Layer l(p, GetParam());
+  const int c = l.shape.c;
+  const uint64_t n = l.shape.elements();
+  const Vec prior_dx = random_values(n, 7);
+  auto tdy = p.tensor(test::to_float(l.dy), "dy");
+  auto masked = p.tensor(n * sizeof(float), "relu_backward(dy)");
+  auto dx_separate = p.tensor(test::to_float(prior_dx), "dx separate");
+  auto dx_fused = p.tensor(test::to_float(prior_dx), "dx fused");
+  auto daffine_separate = p.tensor(size_t(2) * c * sizeof(float), "daffine separate");
+  auto daffine_fused = p.tensor(size_t(2) * c * sizeof(float), "daffine fused");
+  ops::batchnorm_train_forward(p, l.params(), l.tx, l.taffine, l.trunning, l.tsaved, l.ty, true);
+  ops::relu_backward(p, l.ty, tdy, {masked, false}, n);
+  for (bool accumulate : {false, true}) {
+    ops::batchnorm_backward(p, l.params(), l.tx, masked, l.taffine, l.tsaved, {daffine_separate, false},
+                            {dx_separate, accumulate});
+    ops::batchnorm_backward(p, l.params(), l.tx, tdy, l.taffine, l.tsaved, {daffine_fused, false},
+                            {dx_fused, accumulate}, true);
+  }
+  p.run();
+  const std::vector<float> want = p.download(dx_separate), got = p.download(dx_fused);
+  ASSERT_EQ(want.size(), got.size());
+  EXPECT_EQ(0, std::memcmp(want.data(), got.data(), got.size() * sizeof(float))) << "dx";
+  const std::vector<float> want_affine = p.download(daffine_separate), got_affine = p.download(daffine_fused);
+  EXPECT_EQ(0, std::memcmp(want_affine.data(), got_affine.data(), got_affine.size() * sizeof(float))) << "daffine";
+  if (n > 2) {
+    const std::vector<float> m = p.download(masked);
+    EXPECT_GT(std::count(m.begin(), m.end(), 0.0f), 0) << "the mask zeroed nothing";
+  }
+}
+
 TEST_P(GpuBatchNorm, BackwardOverwritesThenAccumulates) {
   graph::Program p(gpu());
   const Layer l(p, GetParam());

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <string>
@@ -109,6 +110,41 @@ TEST(GpuTrainingStepBatch128, ResNet20) {
   EvalStep eval(state, 128);
   eval.set_batch(parity_input_nhwc(spec.config, 128), parity_labels(spec.config, 128));
   EXPECT_TRUE(std::isfinite(eval.run().loss));
+}
+
+size_t dispatches_labelled(const TrainingStep& step, const std::string& label) {
+  size_t n = 0;
+  for (const graph::Dispatch& d : step.graph().dispatches()) n += d.label == label;
+  return n;
+}
+
+// ResNet-20's backward with the fusions: batch norm backward masks the gradient of each ReLU fused
+// into its forward (the stem's and every block's first), so ReLU backward runs only after the nine
+// residual adds; and no gradient is copied, as both inputs of every add take dy itself. The same
+// bits as the unfused graph (VKRES_FUSION=off), which runs the passes apart.
+TEST(GpuTrainingStep, FusedBackwardRunsFewerPassesWithTheSameBits) {
+  const ModelSpec spec = small_resnet20(7);
+  {
+    ModelState state(test::gpu(), spec);
+    TrainingStep step(state, 3, kSgd);
+    EXPECT_EQ(dispatches_labelled(step, "relu bwd"), 9u);
+    EXPECT_EQ(dispatches_labelled(step, "batchnorm bwd sums + relu"), 10u);
+    EXPECT_EQ(dispatches_labelled(step, "batchnorm bwd sums"), 9u);
+    EXPECT_EQ(dispatches_labelled(step, "copy"), 0u);
+  }
+  auto no_change = [](TrainingStep&, int) {};
+  const std::vector<float> fused = train(spec, 3, 3, no_change);
+  ASSERT_EQ(setenv("VKRES_FUSION", "off", 1), 0);
+  std::vector<float> apart;
+  {
+    ModelState state(test::gpu(), spec);
+    TrainingStep step(state, 3, kSgd);
+    EXPECT_EQ(dispatches_labelled(step, "relu bwd"), 19u);
+    EXPECT_EQ(dispatches_labelled(step, "batchnorm bwd sums + relu"), 0u);
+    apart = train(spec, 3, 3, no_change);
+  }
+  unsetenv("VKRES_FUSION");
+  EXPECT_TRUE(bit_identical(fused, apart));
 }
 
 TEST(GpuTrainingStep, TrainingAndEvaluationShareTheParameters) {

@@ -28,10 +28,11 @@ struct TensorId {
 // How a kernel sees a bound tensor. A read-only binding may be a uniform texel buffer of fp32
 // texels (GLSL samplerBuffer, one float or four per texelFetch): CPU drivers load those through
 // their sampler path, several times faster than per-lane storage-buffer loads
-// (shared/reference/lavapipe.md). An rgba32f view needs a tensor of whole texels.
-enum class View : uint8_t { storage, texels_r32f, texels_rgba32f };
+// (shared/reference/lavapipe.md). An rgba32f view needs a tensor of whole texels; rgba32i is the
+// same for int32 tensors (GLSL isamplerBuffer: the max-pool argmax).
+enum class View : uint8_t { storage, texels_r32f, texels_rgba32f, texels_rgba32i };
 inline bool is_texels(View v) { return v != View::storage; }
-inline uint32_t floats_per_texel(View v) { return v == View::texels_rgba32f ? 4 : 1; }
+inline uint32_t floats_per_texel(View v) { return v == View::texels_rgba32f || v == View::texels_rgba32i ? 4 : 1; }
 
 struct Binding {
   TensorId tensor;

@@ -131,7 +131,10 @@ VkBufferView RecordedCommands::texel_view(const BufferRange& range, View view, c
                            l.max_texel_buffer_elements));
   VkBufferViewCreateInfo vi{VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO};
   vi.buffer = range.buffer;
-  vi.format = view == View::texels_rgba32f ? VK_FORMAT_R32G32B32A32_SFLOAT : VK_FORMAT_R32_SFLOAT;
+  // Formats whose uniform texel buffer support Vulkan requires of every device.
+  vi.format = view == View::texels_rgba32f   ? VK_FORMAT_R32G32B32A32_SFLOAT
+              : view == View::texels_rgba32i ? VK_FORMAT_R32G32B32A32_SINT
+                                             : VK_FORMAT_R32_SFLOAT;
   vi.offset = range.offset;
   vi.range = range.size;
   VkBufferView handle;

@@ -31,23 +31,41 @@ void check_avgpool_shape(uint32_t n, uint32_t h, uint32_t w, uint32_t c) {
   VKRES_ASSERT(n && h && w && c, "global avgpool: n, h, w and c must be positive");
 }
 
+// The _texels kernels: four channels per invocation, x or dy read through rgba32f views.
+bool maxpool_texels(const OpSink& sink, const Pool2dShape& s) {
+  return s.c % 4 == 0 && texel_reads(sink, s.input_count()) && texel_reads(sink, s.output_count());
+}
+
+// One invocation per element, or per four channels of one pixel.
+Dispatch maxpool_dispatch(const OpSink& sink, const Pool2dShape& s, bool texels, const char* pass, uint64_t elements,
+                          bool accumulate) {
+  Dispatch d = dispatch_1d(sink, std::string("maxpool_") + pass + (texels ? "_texels" : ""),
+                           texels ? elements / 4 : elements, std::string("maxpool ") + pass);
+  d.push = graph::PushConstants::of(maxpool_push(s, accumulate));
+  return d;
+}
+
 }  // namespace
 
 void maxpool_forward(OpSink& sink, const Pool2dShape& s, TensorId x, TensorId y, TensorId argmax) {
   check_shape(s);
   if (!argmax.valid()) argmax = sink.scratch(s.output_count() * sizeof(int32_t), "maxpool argmax (unused)");
-  Dispatch d = dispatch_1d(sink, "maxpool_fwd", s.output_count(), "maxpool fwd");
-  d.push = graph::PushConstants::of(maxpool_push(s, false));
-  d.bindings = {{x, Access::read}, {y, Access::write}, {argmax, Access::write}};
+  const bool texels = maxpool_texels(sink, s);
+  Dispatch d = maxpool_dispatch(sink, s, texels, "fwd", s.output_count(), false);
+  d.bindings = {{x, Access::read, texels ? View::texels_rgba32f : View::storage},
+                {y, Access::write},
+                {argmax, Access::write}};
   d.flops = static_cast<double>(s.output_count()) * s.kh * s.kw;  // comparisons
   sink.dispatch(std::move(d));
 }
 
 void maxpool_backward(OpSink& sink, const Pool2dShape& s, TensorId argmax, TensorId dy, GradOut dx) {
   check_shape(s);
-  Dispatch d = dispatch_1d(sink, "maxpool_bwd", s.input_count(), "maxpool bwd");
-  d.push = graph::PushConstants::of(maxpool_push(s, dx.accumulate));
-  d.bindings = {{argmax, Access::read}, {dy, Access::read}, {dx.tensor, dx.access()}};
+  const bool texels = maxpool_texels(sink, s);
+  Dispatch d = maxpool_dispatch(sink, s, texels, "bwd", s.input_count(), dx.accumulate);
+  d.bindings = {{argmax, Access::read, texels ? View::texels_rgba32i : View::storage},
+                {dy, Access::read, texels ? View::texels_rgba32f : View::storage},
+                {dx.tensor, dx.access()}};
   d.flops = static_cast<double>(s.output_count());  // every dy is added once
   sink.dispatch(std::move(d));
 }

@@ -80,7 +80,11 @@ INSTANTIATE_TEST_SUITE_P(
         pool(3, 7, 9, 13, 1, 2, 0),  // stride > kernel: some inputs are in no window
         // general: rectangular window, unequal strides and padding
         Pool2dShape{
-            .n = 3, .h = 9, .w = 7, .c = 13, .kh = 3, .kw = 2, .stride_h = 1, .stride_w = 2, .pad_h = 1, .pad_w = 1}));
+            .n = 3, .h = 9, .w = 7, .c = 13, .kh = 3, .kw = 2, .stride_h = 1, .stride_w = 2, .pad_h = 1, .pad_w = 1},
+        // the same, and stride > kernel, through the four-channel (texel) kernels
+        Pool2dShape{
+            .n = 3, .h = 9, .w = 7, .c = 12, .kh = 3, .kw = 2, .stride_h = 1, .stride_w = 2, .pad_h = 1, .pad_w = 1},
+        pool(3, 7, 9, 8, 1, 2, 0), pool(1, 1, 1, 4, 3, 2, 1)));
 
 struct AvgPoolShape {
   uint32_t n, h, w, c;

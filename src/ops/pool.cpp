@@ -31,7 +31,8 @@ void check_avgpool_shape(uint32_t n, uint32_t h, uint32_t w, uint32_t c) {
   VKRES_ASSERT(n && h && w && c, "global avgpool: n, h, w and c must be positive");
 }
 
-// The _texels kernels: four channels per invocation, x or dy read through rgba32f views.
+// The _texels kernels: four channels per invocation, x and dy read through rgba32f views and the
+// argmax through rgba32i ones.
 bool maxpool_texels(const OpSink& sink, const Pool2dShape& s) {
   return s.c % 4 == 0 && texel_reads(sink, s.input_count()) && texel_reads(sink, s.output_count());
 }

@@ -8,7 +8,8 @@ namespace vkres::push {
 // A 3x3 stride-1 convolution of x [n][h][w][cin] into y [n][oh][ow][cout] in m x m output tiles
 // (m = 2 or 4): tiles = n * tiles_h * tiles_w, each read from the (m + 2) x (m + 2) input patch at
 // (m ty - pad_h, m tx - pad_w), and (m + 2)^2 positions (GEMMs) in the transformed domain.
-// For a data gradient x is dy, y is dx and the channels are swapped (see winograd.cpp).
+// For a data gradient x is dy, y is dx and the channels are swapped; a filter gradient transforms
+// x and dy [n][oh][ow][cout] and reduces over the tiles (see winograd.cpp).
 VKRES_PUSH(WinogradPush) {
   int n;
   int h;
@@ -32,6 +33,9 @@ VKRES_PUSH(WinogradPush) {
   uint has_bias;
   // != 0: y += result (a later gradient contribution); else y = result.
   uint accumulate;
+  // Filter gradient: its GEMMs' split-K, chunks of chunk_tiles tiles.
+  uint chunk_tiles;
+  uint chunks;
 } VKRES_PUSH_END
 
 #ifdef __cplusplus

@@ -23,10 +23,9 @@ constexpr ConvVariant kDefaultFilterTile{.tile_rows = 16, .tile_cols = 32};
 // smaller ones for GPUs, whose register files cannot hold 256 accumulators per lane.
 constexpr std::pair<uint32_t, uint32_t> kOtherTiles[] = {{32, 16}, {16, 32}, {16, 16}, {8, 8}, {4, 4}};
 
-// Split-K of the filter and bias gradients: enough invocations to keep a device busy
-// (DeviceLimits::busy_invocations), chunks long enough that writing the partial tile stays a small
-// part of the work, and bounded scratch.
-constexpr uint64_t kMinChunkPixels = 256;
+// Split-K (split_k): chunks long enough that writing the partial tile stays a small part of the
+// work, and bounded scratch.
+constexpr uint64_t kMinChunkRows = 256;
 constexpr uint64_t kMaxScratchBytes = 32ull << 20;
 
 // The texel variants load four channels at a time: the reduced and tiled channel counts must be
@@ -54,10 +53,6 @@ std::string describe(const Conv2dShape& p) {
   const std::string stride =
       p.stride_h == p.stride_w ? fmt::format("{}", p.stride_h) : fmt::format("{}x{}", p.stride_h, p.stride_w);
   return fmt::format("{}x{}/s{} {}->{} on {}x{}x{}", p.kh, p.kw, stride, p.cin, p.cout, p.n, p.h, p.w);
-}
-
-ConvVariant default_tile(ConvPass pass) {
-  return pass == ConvPass::backward_filter ? kDefaultFilterTile : kDefaultTile;
 }
 
 // Whether the rgba32f texel variant of `pass` can read its operands on this device.
@@ -120,26 +115,6 @@ Dispatch conv_dispatch(uint32_t local, const ConvVariant& v, const char* kernel,
 
 uint64_t output_pixels(const Conv2dShape& p) { return uint64_t(p.n) * p.oh() * p.ow(); }
 
-struct SplitK {
-  uint32_t chunk_pixels = 0;
-  uint32_t chunks = 0;
-};
-
-// Splits the output pixels into chunks for `invocations_per_chunk` invocations each that write
-// `partials_per_chunk` floats of scratch.
-SplitK split_k(const OpSink& sink, uint64_t pixels, uint64_t invocations_per_chunk, uint64_t partials_per_chunk) {
-  const uint64_t scratch_cap = std::min<uint64_t>(kMaxScratchBytes, sink.limits().max_storage_buffer_range);
-  const uint64_t max_chunks = std::max<uint64_t>(1, scratch_cap / (partials_per_chunk * sizeof(float)));
-  const uint64_t wanted = graph::ceil_div(sink.limits().busy_invocations, invocations_per_chunk);
-  const uint64_t chunks = std::clamp<uint64_t>(wanted, 1, std::min(max_chunks, graph::ceil_div(pixels, kMinChunkPixels)));
-  SplitK s;
-  s.chunk_pixels = static_cast<uint32_t>(graph::ceil_div(pixels, chunks));
-  s.chunks = static_cast<uint32_t>(graph::ceil_div(pixels, s.chunk_pixels));
-  VKRES_ASSERT(uint64_t(s.chunks) * partials_per_chunk * sizeof(float) <= sink.limits().max_storage_buffer_range,
-               fmt::format("{} partial sums per chunk do not fit one storage buffer", partials_per_chunk));
-  return s;
-}
-
 // The second pass of a split-K reduction: dst (=|+=) the chunks of `partials` summed in order.
 void sum_chunks(OpSink& sink, TensorId partials, uint32_t chunks, uint64_t count, GradOut dst, std::string label) {
   Dispatch d = dispatch_1d(sink, "conv2d_sum_chunks", count, std::move(label));
@@ -175,22 +150,39 @@ ConvOperandCounts conv2d_operand_counts(ConvPass pass, const Conv2dShape& p) {
 
 bool is_winograd(ConvPath path) { return path == ConvPath::winograd2 || path == ConvPath::winograd4; }
 
+ConvVariant conv2d_default_tile(ConvPass pass) {
+  return pass == ConvPass::backward_filter ? kDefaultFilterTile : kDefaultTile;
+}
+
+SplitK split_k(const OpSink& sink, uint64_t rows, uint64_t invocations_per_chunk, uint64_t partials_per_chunk) {
+  const uint64_t scratch_cap = std::min<uint64_t>(kMaxScratchBytes, sink.limits().max_storage_buffer_range);
+  const uint64_t max_chunks = std::max<uint64_t>(1, scratch_cap / (partials_per_chunk * sizeof(float)));
+  const uint64_t wanted = graph::ceil_div(sink.limits().busy_invocations, invocations_per_chunk);
+  const uint64_t chunks = std::clamp<uint64_t>(wanted, 1, std::min(max_chunks, graph::ceil_div(rows, kMinChunkRows)));
+  SplitK s;
+  s.chunk_rows = static_cast<uint32_t>(graph::ceil_div(rows, chunks));
+  s.chunks = static_cast<uint32_t>(graph::ceil_div(rows, s.chunk_rows));
+  VKRES_ASSERT(uint64_t(s.chunks) * partials_per_chunk * sizeof(float) <= sink.limits().max_storage_buffer_range,
+               fmt::format("{} partial sums per chunk do not fit one storage buffer", partials_per_chunk));
+  return s;
+}
+
 std::string ConvVariant::name() const {
   const char* names[] = {"texels", "r32f", "storage", "winograd2", "winograd4"};
   return fmt::format("{} {}x{}", names[static_cast<int>(path)], tile_rows, tile_cols);
 }
 
 std::vector<ConvVariant> conv2d_variants(const OpSink& sink, ConvPass pass, const Conv2dShape& p) {
-  const ConvVariant first = default_tile(pass);
-  std::vector<ConvVariant> tiles{first};
-  for (auto [rows, cols] : kOtherTiles)
-    if (rows != first.tile_rows || cols != first.tile_cols) tiles.push_back({.tile_rows = rows, .tile_cols = cols});
   std::vector<ConvVariant> out;
+  // Each path's tiles, its default first (the autotuner times that one against the other paths').
   const auto add_path = [&](ConvPath path) {
-    for (ConvVariant t : tiles) {
-      t.path = path;
-      out.push_back(t);
-    }
+    // The Winograd filter gradient's GEMM is cout x cin, often 16 wide: the square tile first.
+    const bool square_first = pass == ConvPass::backward_filter && is_winograd(path);
+    const ConvVariant first = square_first ? kDefaultTile : conv2d_default_tile(pass);
+    out.push_back({.path = path, .tile_rows = first.tile_rows, .tile_cols = first.tile_cols});
+    for (auto [rows, cols] : kOtherTiles)
+      if (rows != first.tile_rows || cols != first.tile_cols)
+        out.push_back({.path = path, .tile_rows = rows, .tile_cols = cols});
   };
   // The texel variants first where possible: several times faster on CPU drivers, the default;
   // r32f views (one float per fetch) where rgba32f ones cannot serve, as for the stem's cin = 3.
@@ -262,6 +254,7 @@ void conv2d_backward_data(OpSink& sink, const Conv2dShape& p, TensorId dy, Tenso
 void conv2d_backward_filter(OpSink& sink, const Conv2dShape& p, TensorId x, TensorId dy, GradOut dw) {
   check_params(p, "conv2d_backward_filter");
   const ConvVariant v = conv2d_chosen_variant(sink, ConvPass::backward_filter, p);
+  if (is_winograd(v.path)) return winograd_backward_filter(sink, p, v, x, dy, dw);
   const uint32_t local = conv_local_size(sink);
   const uint64_t filter_size = uint64_t(p.kh) * p.kw * p.cin;
   const auto tiles_of = [&](const ConvVariant& t) {
@@ -272,7 +265,7 @@ void conv2d_backward_filter(OpSink& sink, const Conv2dShape& p, TensorId x, Tens
   const uint64_t tiles = tiles_of(v);
   const TensorId partials = sink.scratch(uint64_t(split.chunks) * p.weight_count() * sizeof(float), "conv2d dw partials");
   push::Conv2dPush pc = shape_push(p);
-  pc.chunk_pixels = split.chunk_pixels;
+  pc.chunk_pixels = split.chunk_rows;
   pc.chunks = split.chunks;
 
   const View view = operand_view(v.path);
@@ -290,7 +283,7 @@ void conv2d_backward_bias(OpSink& sink, const Conv2dShape& p, TensorId dy, GradO
   const SplitK split = split_k(sink, output_pixels(p), p.cout, p.cout);
   const TensorId partials = sink.scratch(uint64_t(split.chunks) * p.cout * sizeof(float), "conv2d db partials");
   push::Conv2dPush pc = shape_push(p);
-  pc.chunk_pixels = split.chunk_pixels;
+  pc.chunk_pixels = split.chunk_rows;
   pc.chunks = split.chunks;
 
   Dispatch d;

@@ -24,7 +24,7 @@ const char* conv_pass_name(ConvPass pass);  // conv2d_fwd, conv2d_bwd_data, conv
 // How a variant computes a pass: the direct implicit GEMM with its operands read through rgba32f
 // texel views (channel counts multiples of 4), r32f texel views (any channel count: the stem) or
 // storage buffers (the same products in the same order, so the same bits), or
-// Winograd F(2x2, 3x3) or F(4x4, 3x3) (ops/winograd.hpp: 3x3 stride-1 forward and data gradient;
+// Winograd F(2x2, 3x3) or F(4x4, 3x3) (ops/winograd.hpp: every pass of a 3x3 stride-1 convolution;
 // 2.25x or 4x fewer multiplies, results that differ from the direct ones by rounding).
 enum class ConvPath { texels, r32f, storage, winograd2, winograd4 };
 bool is_winograd(ConvPath path);
@@ -37,6 +37,20 @@ struct ConvVariant {
   std::string name() const;  // "texels 16x16", "storage 8x8", "winograd4 16x16"
   bool operator==(const ConvVariant&) const = default;
 };
+
+// The register tile of `pass`'s default variant; the filter gradient's split-K follows it whatever
+// the variant, so that the chunks and the order of the sums depend on the shape and device alone.
+ConvVariant conv2d_default_tile(ConvPass pass);
+
+// Split-K of a reduction over `rows` (the filter gradient's output pixels or Winograd tiles) into
+// `chunks` chunks of `chunk_rows` rows: enough invocations to keep the device busy
+// (DeviceLimits::busy_invocations) at `invocations_per_chunk` each, every chunk writing
+// `partials_per_chunk` floats of scratch that a second pass adds up in chunk order.
+struct SplitK {
+  uint32_t chunk_rows = 0;
+  uint32_t chunks = 0;
+};
+SplitK split_k(const OpSink& sink, uint64_t rows, uint64_t invocations_per_chunk, uint64_t partials_per_chunk);
 
 // Element counts of the two operands of `pass` and of its output: forward (x, w) -> y, data
 // gradient (dy, w) -> dx, filter gradient (x, dy) -> dw.

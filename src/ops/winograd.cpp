@@ -22,18 +22,19 @@ struct Transformed {
   uint64_t v_floats() const { return positions() * tiles * uint64_t(pc.cin); }
   uint64_t m_floats() const { return positions() * tiles * uint64_t(pc.cout); }
   uint64_t u_floats() const { return positions() * uint64_t(pc.cout) * uint64_t(pc.cin); }
+  uint64_t e_floats() const { return m_floats(); }  // the filter gradient's transformed dy
   // The transform kernels' names: winograd2_filter, winograd4_input_texels, ...
   std::string kernel(const char* stage) const { return fmt::format("winograd{}_{}", m, stage); }
 };
 
-// The forward pass as it is; the data gradient as the convolution of dy [n][oh][ow][cout], padded
-// by 2 - pad, with the rotated filter, into dx [n][h][w][cin].
+// The forward pass and the filter gradient as they are; the data gradient as the convolution of
+// dy [n][oh][ow][cout], padded by 2 - pad, with the rotated filter, into dx [n][h][w][cin].
 Transformed transformed(ConvPass pass, const Conv2dShape& p, ConvPath path) {
   Transformed t;
   t.m = path == ConvPath::winograd4 ? 4 : 2;
   push::WinogradPush& pc = t.pc;
   pc.n = p.n;
-  if (pass == ConvPass::forward) {
+  if (pass != ConvPass::backward_data) {
     pc.h = p.h, pc.w = p.w, pc.cin = p.cin, pc.cout = p.cout, pc.pad_h = p.pad_h, pc.pad_w = p.pad_w;
   } else {
     pc.h = p.oh(), pc.w = p.ow(), pc.cin = p.cout, pc.cout = p.cin, pc.pad_h = 2 - p.pad_h, pc.pad_w = 2 - p.pad_w;
@@ -52,6 +53,15 @@ Transformed transformed(ConvPass pass, const Conv2dShape& p, ConvPath path) {
 std::string describe(const Transformed& t) {
   return fmt::format("{}->{} on {}x{}x{} pad {}x{}", t.pc.cin, t.pc.cout, t.pc.n, t.pc.h, t.pc.w, t.pc.pad_h,
                      t.pc.pad_w);
+}
+
+// v = B^T d B of every input patch of x.
+void input_transform(OpSink& sink, const Transformed& t, TensorId x, TensorId vt, const std::string& label) {
+  Dispatch input = dispatch_1d(sink, t.kernel("input_texels"), t.tiles * (t.pc.cin / 4), label + " input");
+  input.push = graph::PushConstants::of(t.pc);
+  input.bindings = {{x, Access::read, View::texels_rgba32f}, {vt, Access::write}};
+  input.flops = 2.0 * double(t.positions()) * (t.m + 2) * double(t.tiles) * t.pc.cin;
+  sink.dispatch(std::move(input));
 }
 
 void run(OpSink& sink, Transformed t, const ConvVariant& v, TensorId x, TensorId w, std::optional<TensorId> bias,
@@ -73,11 +83,7 @@ void run(OpSink& sink, Transformed t, const ConvVariant& v, TensorId x, TensorId
   filter.flops = 4.0 * positions * pc.cout * pc.cin;
   sink.dispatch(std::move(filter));
 
-  Dispatch input = dispatch_1d(sink, t.kernel("input_texels"), t.tiles * (pc.cin / 4), label + " input");
-  input.push = graph::PushConstants::of(pc);
-  input.bindings = {{x, Access::read, View::texels_rgba32f}, {vt, Access::write}};
-  input.flops = 2.0 * positions * (t.m + 2) * t.tiles * pc.cin;
-  sink.dispatch(std::move(input));
+  input_transform(sink, t, x, vt, label);
 
   const uint32_t local = gemm_rows_local_size(sink, t.tiles, v.tile_rows);
   pc.channel_tiles = static_cast<uint32_t>(graph::ceil_div(pc.cout, v.tile_cols));
@@ -111,7 +117,6 @@ bool winograd_enabled() {
 
 bool winograd_possible(const OpSink& sink, ConvPass pass, const Conv2dShape& p, ConvPath path) {
   if (!is_winograd(path)) return false;
-  if (pass == ConvPass::backward_filter) return false;
   if (p.kh != 3 || p.kw != 3 || p.stride_h != 1 || p.stride_w != 1) return false;
   if (pass == ConvPass::backward_data && (p.pad_h > 2 || p.pad_w > 2)) return false;
   if (p.cin % 4 != 0 || p.cout % 4 != 0) return false;
@@ -124,6 +129,9 @@ bool winograd_possible(const OpSink& sink, ConvPass pass, const Conv2dShape& p, 
     if (floats > max_range) return false;
   for (uint64_t floats : {x_floats, t.v_floats(), t.m_floats(), t.u_floats()})
     if (!texel_reads(sink, floats)) return false;
+  // The filter gradient also reads dy; one chunk's partial sums are as large as u.
+  const uint64_t y_floats = uint64_t(t.pc.n) * t.pc.oh * t.pc.ow * t.pc.cout;
+  if (pass == ConvPass::backward_filter && !texel_reads(sink, y_floats)) return false;
   return true;
 }
 
@@ -138,6 +146,55 @@ void winograd_backward_data(OpSink& sink, const Conv2dShape& p, const ConvVarian
   VKRES_ASSERT(winograd_possible(sink, ConvPass::backward_data, p, v.path),
                "winograd_backward_data: not a shape it can run");
   run(sink, transformed(ConvPass::backward_data, p, v.path), v, dy, w, std::nullopt, dx, "bwd data");
+}
+
+void winograd_backward_filter(OpSink& sink, const Conv2dShape& p, const ConvVariant& v, TensorId x, TensorId dy,
+                              GradOut dw) {
+  VKRES_ASSERT(winograd_possible(sink, ConvPass::backward_filter, p, v.path),
+               "winograd_backward_filter: not a shape it can run");
+  Transformed t = transformed(ConvPass::backward_filter, p, v.path);
+  push::WinogradPush& pc = t.pc;
+  pc.accumulate = dw.accumulate;
+  const std::string label = fmt::format("conv2d bwd filter {} winograd F({}x{}) [{}]", describe(t), t.m, t.m, v.name());
+  const auto blocks = [&](const ConvVariant& tile) {
+    return graph::ceil_div(pc.cout, tile.tile_rows) * graph::ceil_div(pc.cin, tile.tile_cols);
+  };
+  // The chunks follow the default tile whatever the variant's, as the direct kernels' do.
+  const SplitK split =
+      split_k(sink, t.tiles, t.positions() * blocks(conv2d_default_tile(ConvPass::backward_filter)), t.u_floats());
+  pc.chunk_tiles = split.chunk_rows;
+  pc.chunks = split.chunks;
+  const TensorId vt = sink.scratch(t.v_floats() * sizeof(float), "winograd v");
+  const TensorId e = sink.scratch(t.e_floats() * sizeof(float), "winograd e");
+  const TensorId partials = sink.scratch(uint64_t(split.chunks) * t.u_floats() * sizeof(float), "winograd dw partials");
+
+  input_transform(sink, t, x, vt, label);
+
+  const double positions = double(t.positions());
+  Dispatch transform = dispatch_1d(sink, t.kernel("dy_texels"), t.tiles * (pc.cout / 4), label + " dy");
+  transform.push = graph::PushConstants::of(pc);
+  transform.bindings = {{dy, Access::read, View::texels_rgba32f}, {e, Access::write}};
+  transform.flops = 2.0 * positions * t.m * double(t.tiles) * pc.cout;
+  sink.dispatch(std::move(transform));
+
+  const uint32_t local = elementwise_local_size(sink.limits());
+  Dispatch gemm;
+  gemm.kernel = "winograd_gemm_filter_texels";
+  gemm.spec = {local, v.tile_rows, v.tile_cols};
+  gemm.push = graph::PushConstants::of(pc);
+  const uint64_t invocations = uint64_t(split.chunks) * t.positions() * blocks(v);
+  gemm.groups = graph::grid_1d(graph::ceil_div(invocations, local), sink.limits());
+  gemm.label = fmt::format("{} gemm ({} chunks)", label, split.chunks);
+  gemm.bindings = {
+      {e, Access::read, View::texels_rgba32f}, {vt, Access::read, View::texels_rgba32f}, {partials, Access::write}};
+  gemm.flops = 2.0 * positions * double(t.tiles) * pc.cin * pc.cout;
+  sink.dispatch(std::move(gemm));
+
+  Dispatch out = dispatch_1d(sink, t.kernel("filter_grad"), uint64_t(pc.cout) * (pc.cin / 4), label + " dw");
+  out.push = graph::PushConstants::of(pc);
+  out.bindings = {{partials, Access::read}, {dw.tensor, dw.access()}};
+  out.flops = (positions * split.chunks + 2.0 * 3 * (positions + 3 * (t.m + 2))) * pc.cout * pc.cin;
+  sink.dispatch(std::move(out));
 }
 
 }  // namespace vkres::ops

@@ -126,9 +126,9 @@ TEST_P(GpuConv2dVariantsLong, EveryVariantMatchesTheReferenceAndTheDefault) {
   }
 }
 
-// Both Winograd paths at the default tile on paddings 0, 1 and 2 (so 2, 1 and 0 in the data
-// gradient), output sizes that leave partial 2x2 and 4x4 tiles, batch 1 and 3, channels 4 to 20,
-// and accumulation.
+// Both Winograd paths at the default tile, every pass, on paddings 0, 1 and 2 (so 2, 1 and 0 in the
+// data gradient), output sizes that leave partial 2x2 and 4x4 tiles, batch 1 and 3, channels 4 to
+// 20, and accumulation.
 TEST(GpuWinograd, MatchesTheReferenceOnEveryPadding) {
   graph::Program probe(gpu());
   if (!ops::winograd_enabled() || !ops::texel_reads(probe, 4)) GTEST_SKIP() << "Winograd off or texel loads off";
@@ -136,7 +136,7 @@ TEST(GpuWinograd, MatchesTheReferenceOnEveryPadding) {
     const ops::ConvVariant winograd{.path = path};
     for (const Conv2dShape& p : {conv(1, 6, 7, 8, 4, 3, 1, 0), conv(3, 5, 4, 4, 20, 3, 1, 2),
                                  conv(1, 2, 3, 12, 8, 3, 1, 1), conv(3, 9, 10, 16, 12, 3, 1, 1)})
-      for (ConvPass pass : {ConvPass::forward, ConvPass::backward_data}) {
+      for (ConvPass pass : {ConvPass::forward, ConvPass::backward_data, ConvPass::backward_filter}) {
         SCOPED_TRACE(winograd.name() + " " + case_name({VariantCase{pass, p}, 0}));
         const Operands exact = operands(pass, p, true), rounding = operands(pass, p, false);
         expect_winograd_close(run_variant(pass, p, exact, winograd), reference(pass, p, exact), path, "exact operands");
@@ -151,9 +151,9 @@ TEST(GpuWinograd, MatchesTheReferenceOnEveryPadding) {
   }
 }
 
-// Which shapes the Winograd variants take: 3x3 stride 1, channels multiples of 4, forward and data
-// gradient (padding at most 2 for the latter), never the filter gradient.
-TEST(GpuConv2dChoice, WinogradRunsOnlyThe3x3Stride1ForwardAndDataGradient) {
+// Which shapes the Winograd variants take: 3x3 stride 1, channels multiples of 4, every pass (padding
+// at most 2 for the data gradient).
+TEST(GpuConv2dChoice, WinogradRunsOnlyThe3x3Stride1Convolutions) {
   graph::Program prog(gpu());
   const auto has_winograd = [&](ConvPass pass, const Conv2dShape& p) {
     const auto variants = ops::conv2d_variants(prog, pass, p);
@@ -166,13 +166,16 @@ TEST(GpuConv2dChoice, WinogradRunsOnlyThe3x3Stride1ForwardAndDataGradient) {
   if (!ops::winograd_enabled() || !ops::texel_reads(prog, 4)) GTEST_SKIP() << "Winograd off or texel loads off";
   EXPECT_TRUE(has_winograd(ConvPass::forward, conv(3, 7, 9, 12, 20, 3, 1, 1)));
   EXPECT_TRUE(has_winograd(ConvPass::backward_data, conv(3, 7, 9, 12, 20, 3, 1, 1)));
-  EXPECT_FALSE(has_winograd(ConvPass::backward_filter, conv(3, 7, 9, 12, 20, 3, 1, 1)));
+  EXPECT_TRUE(has_winograd(ConvPass::backward_filter, conv(3, 7, 9, 12, 20, 3, 1, 1)));
+  EXPECT_FALSE(has_winograd(ConvPass::backward_filter, conv(3, 7, 9, 12, 20, 3, 2, 1))) << "stride 2 filter gradient";
+  EXPECT_FALSE(has_winograd(ConvPass::backward_filter, conv(3, 7, 9, 12, 18, 3, 1, 1))) << "cout 18 filter gradient";
   EXPECT_FALSE(has_winograd(ConvPass::forward, conv(3, 7, 9, 12, 20, 3, 2, 1))) << "stride 2";
   EXPECT_FALSE(has_winograd(ConvPass::forward, conv(3, 7, 9, 12, 20, 1, 1, 0))) << "1x1";
   EXPECT_FALSE(has_winograd(ConvPass::forward, conv(3, 7, 9, 3, 20, 3, 1, 1))) << "cin 3";
   EXPECT_FALSE(has_winograd(ConvPass::backward_data, conv(3, 7, 9, 12, 18, 3, 1, 1))) << "cout 18";
   EXPECT_TRUE(has_winograd(ConvPass::forward, conv(1, 9, 9, 4, 4, 3, 1, 3))) << "padding 3 forward";
   EXPECT_FALSE(has_winograd(ConvPass::backward_data, conv(1, 9, 9, 4, 4, 3, 1, 3))) << "padding 3 data gradient";
+  EXPECT_TRUE(has_winograd(ConvPass::backward_filter, conv(1, 9, 9, 4, 4, 3, 1, 3))) << "padding 3 filter gradient";
 }
 
 // A tuned choice that names no variant of this shape (a stale file, another profile) is ignored.

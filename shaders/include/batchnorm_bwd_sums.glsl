@@ -1,11 +1,16 @@
-// Training backward, pass 1 (body of batchnorm_bwd_sums[_vec4|_texels].comp, which define VEC as float or
-// vec4): each invocation's sums of dy and dy * (x - mean) over its rows of one channel. With pc.relu,
-// dy is the gradient of the fused ReLU's output, masked here as relu_bwd would.
+// Training backward, pass 1 (body of batchnorm_bwd_sums[_vec4|_texels|_masked_texels].comp, which define
+// VEC as float or vec4): each invocation's sums of dy and dy * (x - mean) over its rows of one channel.
+// With pc.relu, dy is the gradient of the fused ReLU's output, masked here as relu_bwd would. With
+// MASKED defined, dy is that of a ReLU after a residual add, masked where its output `mask` is not
+// positive (see batchnorm_bwd_dx.glsl).
 #include "batchnorm_common.glsl"
 ROWS_BUFFER(0, x);
 ROWS_BUFFER(1, dy);
 layout(std430, set = 0, binding = 2) readonly buffer Saved { VEC saved[]; };  // the SAVED_ rows
 layout(std430, set = 0, binding = 3) writeonly buffer Scratch { VEC scratch[]; };
+#ifdef MASKED
+ROWS_BUFFER(4, mask);
+#endif
 void main() {
   RowWalk w = this_row_walk();
   if (!w.in_range) return;
@@ -19,7 +24,11 @@ void main() {
     uint i = r * pc.channels + w.channel;
     precise VEC centered = (LOAD(x, i) - mean_hi) - mean_lo;
     VEC g = LOAD(dy, i);
+#ifdef MASKED
+    g = relu_gradient(LOAD(mask, i), g);
+#else
     if (relu) g = relu_gradient(batchnorm_output(centered, fwd_scale, fwd_shift), g);
+#endif
     sum_dy += g;
     sum_dy_centered += g * centered;
   }

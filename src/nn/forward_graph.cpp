@@ -50,6 +50,22 @@ std::vector<bool> relu_fusions(const ModelSpec& spec, const std::vector<int>& re
   return fused;
 }
 
+// See ForwardGraph::residual_add_of_. The residual add's pass applies its branch's batch norm: one
+// pass over the activation fewer, and the batch norm's output never exists.
+std::vector<int> residual_fusions(const ModelSpec& spec, const std::vector<int>& readers) {
+  std::vector<int> add_of(spec.layers.size(), -1);
+  if (!fusion_enabled()) return add_of;
+  for (size_t j = 0; j < spec.layers.size(); ++j) {
+    const Layer& l = spec.layers[j];
+    if (l.kind != LayerKind::add) continue;
+    const int branch = l.inputs[0];
+    if (branch != kModelInput && branch != l.inputs[1] && spec.layers[size_t(branch)].kind == LayerKind::batchnorm &&
+        readers[size_t(branch)] == 1)
+      add_of[size_t(branch)] = int(j);
+  }
+  return add_of;
+}
+
 }  // namespace
 
 ForwardGraph::ForwardGraph(ModelState& state, int batch, BatchNormMode mode)
@@ -60,7 +76,8 @@ ForwardGraph::ForwardGraph(ModelState& state, int batch, BatchNormMode mode)
       layers_(state.spec().layers.size()),
       readers_(count_readers(state.spec())),
       bn_mode_(mode),
-      relu_fused_(relu_fusions(state.spec(), readers_)) {
+      relu_fused_(relu_fusions(state.spec(), readers_)),
+      residual_add_of_(residual_fusions(state.spec(), readers_)) {
   if (batch < 1) throw Error(fmt::format("the batch size must be at least 1, not {}", batch));
   VKRES_ASSERT(!spec_.layers.empty() && spec_.layers.back().kind == LayerKind::fc,
                "ForwardGraph: the model must end in a fully connected layer (the logits)");
@@ -113,21 +130,15 @@ void ForwardGraph::forward(size_t layer) {
     t.output = layers_[layer - 1].output;
     return;
   }
+  if (residual_fused_into(layer)) return;  // the residual add's pass applies this batch norm
   t.output = layer + 1 == layers_.size() ? graph_.persistent("logits", count * kFloatBytes, ArenaKind::inputs)
                                          : activation(l.name, count);
   switch (l.kind) {
     case LayerKind::conv:
       return ops::conv2d_forward(graph_, with_batch(std::get<Conv2dShape>(l.shape), batch_), input_of(l, 0), t.weight,
                                  std::nullopt, t.output);
-    case LayerKind::batchnorm: {
-      const BatchNormShape s = with_batch(std::get<BatchNormShape>(l.shape), batch_);
-      if (bn_mode_ == BatchNormMode::eval)
-        return ops::batchnorm_eval_forward(graph_, s, input_of(l, 0), t.weight, t.running, t.output,
-                                           relu_fused_[layer]);
-      t.saved = activation(l.name + ".saved", uint64_t(ops::kBatchNormSavedRows) * l.out.c);
-      return ops::batchnorm_train_forward(graph_, s, input_of(l, 0), t.weight, t.running, t.saved, t.output,
-                                          relu_fused_[layer]);
-    }
+    case LayerKind::batchnorm:
+      return forward_batchnorm(layer, std::nullopt, t.output, relu_fused_[layer]);
     case LayerKind::relu:
       return ops::relu_forward(graph_, input_of(l, 0), t.output, count);
     case LayerKind::maxpool: {
@@ -144,11 +155,24 @@ void ForwardGraph::forward(size_t layer) {
                                  t.output);
     }
     case LayerKind::add:
+      if (residual_fused_into(size_t(l.inputs[0])))
+        return forward_batchnorm(size_t(l.inputs[0]), input_of(l, 1), t.output, relu_fused_[layer]);
       return ops::add(graph_, input_of(l, 0), input_of(l, 1), {t.output, false}, count, relu_fused_[layer]);
     case LayerKind::shortcut_a:
       return ops::shortcut_a_forward(graph_, with_batch(std::get<ShortcutAShape>(l.shape), batch_), input_of(l, 0),
                                      t.output);
   }
+}
+
+// Batch norm `layer` into y, plus the residual where the add after it is fused in.
+void ForwardGraph::forward_batchnorm(size_t layer, std::optional<TensorId> residual, TensorId y, bool relu) {
+  const Layer& l = spec_.layers[layer];
+  LayerTensors& t = layers_[layer];
+  const BatchNormShape s = with_batch(std::get<BatchNormShape>(l.shape), batch_);
+  if (bn_mode_ == BatchNormMode::eval)
+    return ops::batchnorm_eval_forward(graph_, s, input_of(l, 0), t.weight, t.running, y, relu, residual);
+  t.saved = activation(l.name + ".saved", uint64_t(ops::kBatchNormSavedRows) * l.out.c);
+  ops::batchnorm_train_forward(graph_, s, input_of(l, 0), t.weight, t.running, t.saved, y, relu, residual);
 }
 
 void ForwardGraph::build_loss(ops::GradOut dlogits) {

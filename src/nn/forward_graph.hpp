@@ -81,16 +81,22 @@ class ForwardGraph {
   const std::vector<int> readers_;
 
   bool relu_fused_into(size_t layer) const { return relu_fused_[layer]; }
+  bool residual_fused_into(size_t layer) const { return residual_add_of_[layer] >= 0; }
 
  private:
   void import_state(size_t layer);
   void forward(size_t layer);
+  void forward_batchnorm(size_t layer, std::optional<graph::TensorId> residual, graph::TensorId y, bool relu);
   virtual void compile_once() = 0;
 
   const BatchNormMode bn_mode_;
   // Layer i is a batch norm or residual add whose pass also computes the ReLU of layer i + 1, its
   // only reader: that ReLU's output is layer i's (VKRES_FUSION=off keeps them apart).
   const std::vector<bool> relu_fused_;
+  // For each batch norm whose only reader is a residual add, as its branch: that add's layer, whose
+  // pass applies the batch norm plus the shortcut (and the ReLU fused into the add); the batch
+  // norm's own output stays invalid. -1 elsewhere (and everywhere with VKRES_FUSION=off).
+  const std::vector<int> residual_add_of_;
 };
 
 // The ModelSpec's shapes are for one image; these scale them to a batch.

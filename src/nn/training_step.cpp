@@ -17,7 +17,7 @@ using graph::ArenaKind;
 using graph::TensorId;
 
 TrainingStep::TrainingStep(ModelState& state, int batch, const ops::SgdConfig& sgd)
-    : ForwardGraph(state, batch, BatchNormMode::train), sgd_(sgd) {
+    : ForwardGraph(state, batch, BatchNormMode::train), sgd_(sgd), residual_relu_mask_(layers_.size()) {
   hyper_ = graph_.persistent("sgd hyper", sizeof(ops::SgdHyper), ArenaKind::inputs);
   build_forward();
   declare_gradients();
@@ -70,10 +70,10 @@ void TrainingStep::backward(size_t layer) {
     case LayerKind::batchnorm:
       return backward_batchnorm(layer, l, t);
     case LayerKind::relu:
-      // A ReLU fused into the batch norm before it: the batch norm's backward masks the gradient.
-      if (layer > 0 && relu_fused_into(layer - 1) && spec_.layers[layer - 1].kind == LayerKind::batchnorm) {
-        VKRES_ASSERT(!layers_[layer - 1].output_grad.valid(),
-                     "TrainingStep: a fused ReLU's batch norm has other readers");
+      // A ReLU fused into the batch norm or add before it: dy goes on unmasked, and the batch norm's
+      // backward masks it, or backward_add does.
+      if (layer > 0 && relu_fused_into(layer - 1)) {
+        VKRES_ASSERT(!layers_[layer - 1].output_grad.valid(), "TrainingStep: a fused ReLU's producer has other readers");
         layers_[layer - 1].output_grad = t.output_grad;
         return;
       }
@@ -102,19 +102,20 @@ void TrainingStep::backward(size_t layer) {
 //  - then the shortcut, when nothing has contributed to its gradient yet and its other readers'
 //    backward passes, whose contributions add onto dy in place, all come after the last pass that
 //    reads dy as the branch's gradient.
+// A ReLU fused into this add left dy unmasked. Where both inputs take dy itself, the branch is a
+// batch norm applied by this add's pass, and the shortcut's backward comes after the batch norm's,
+// that batch norm's backward masks dy in place as it reads it; otherwise a pass masks it here.
 void TrainingStep::backward_add(size_t layer, const Layer& l, LayerTensors& t) {
   const uint64_t count = uint64_t(batch_) * l.out.count();
   const int branch = l.inputs[0], shortcut = l.inputs[1];
   auto has_gradient = [&](int producer) { return layers_[size_t(producer)].output_grad.valid(); };
+  const bool alias_branch = only_reader_is(branch, layer) && !has_gradient(branch);
   size_t dy_read_until = layer;  // the earliest layer whose backward reads dy
-  if (only_reader_is(branch, layer) && !has_gradient(branch)) {
-    layers_[size_t(branch)].output_grad = t.output_grad;
+  if (alias_branch) {
     dy_read_until = size_t(branch);
     // A ReLU fused into the batch norm before it hands its gradient on to that batch norm.
     if (spec_.layers[dy_read_until].kind == LayerKind::relu && dy_read_until > 0 && relu_fused_into(dy_read_until - 1))
       --dy_read_until;
-  } else {
-    ops::copy(graph_, t.output_grad, grad_of(branch), count);
   }
   bool alias_shortcut = shortcut != kModelInput && shortcut != branch && !has_gradient(shortcut);
   for (size_t i = 0; i < spec_.layers.size() && alias_shortcut; ++i) {
@@ -122,6 +123,16 @@ void TrainingStep::backward_add(size_t layer, const Layer& l, LayerTensors& t) {
     if (i != layer && std::find(in.begin(), in.end(), shortcut) != in.end() && i >= dy_read_until)
       alias_shortcut = false;
   }
+  if (relu_fused_into(layer)) {
+    if (alias_branch && alias_shortcut && residual_fused_into(size_t(branch)) && shortcut < branch)
+      residual_relu_mask_[size_t(branch)] = t.output;
+    else
+      ops::relu_backward(graph_, t.output, t.output_grad, {t.output_grad, false}, count);
+  }
+  if (alias_branch)
+    layers_[size_t(branch)].output_grad = t.output_grad;
+  else
+    ops::copy(graph_, t.output_grad, grad_of(branch), count);
   if (alias_shortcut)
     layers_[size_t(shortcut)].output_grad = t.output_grad;
   else
@@ -135,9 +146,13 @@ void TrainingStep::backward_conv(const Layer& l, LayerTensors& t) {
 }
 
 void TrainingStep::backward_batchnorm(size_t layer, const Layer& l, LayerTensors& t) {
-  ops::batchnorm_backward(graph_, with_batch(std::get<BatchNormShape>(l.shape), batch_), input_of(l, 0),
-                          t.output_grad, t.weight, t.saved, {t.weight_grad, false}, grad_of(l.inputs[0]),
-                          relu_fused_into(layer));
+  const BatchNormShape s = with_batch(std::get<BatchNormShape>(l.shape), batch_);
+  const std::optional<TensorId> mask = residual_relu_mask_[layer];
+  if (mask)
+    return ops::batchnorm_backward_residual_relu(graph_, s, input_of(l, 0), t.output_grad, *mask, t.weight, t.saved,
+                                                 {t.weight_grad, false}, grad_of(l.inputs[0]));
+  ops::batchnorm_backward(graph_, s, input_of(l, 0), t.output_grad, t.weight, t.saved, {t.weight_grad, false},
+                          grad_of(l.inputs[0]), relu_fused_into(layer));
 }
 
 void TrainingStep::backward_fc(const Layer& l, LayerTensors& t) {

@@ -60,6 +60,9 @@ class TrainingStep : public ForwardGraph {
   // Momentum tensor of (layer, slot): momentum_[layer * 2 + slot], slot 0 weight, 1 bias.
   std::vector<graph::TensorId> momentum_;
   bool first_step_ = true;
+  // Per batch norm applied by a residual add's pass: the output of the ReLU fused into that add,
+  // where the batch norm's backward masks dy by it (see backward_add).
+  std::vector<std::optional<graph::TensorId>> residual_relu_mask_;
 };
 
 }  // namespace vkres::nn

@@ -1,11 +1,13 @@
 #include "ops/batchnorm.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <string>
 
 #include <fmt/format.h>
 
 #include "core/error.hpp"
+#include "ops/elementwise.hpp"
 #include "push_batchnorm.h"
 
 namespace vkres::ops {
@@ -127,19 +129,62 @@ TensorId op_scratch(OpSink& sink, const BatchNormShape& p, uint64_t coeffs_float
   return sink.scratch((coeffs_floats + uint64_t(coeff_rows) * uint64_t(p.c)) * sizeof(float), name);
 }
 
-// The last forward pass, shared by training and evaluation: y from x and the coefficients.
+// The last forward pass, shared by training and evaluation: y from x and the coefficients, plus
+// the residual where there is one.
 void apply(OpSink& sink, const BatchNormShape& p, const Geometry& g, uint64_t coeffs_floats, TensorId x,
-           TensorId scratch, TensorId y, bool relu, std::string label) {
-  Dispatch d = row_walk_pass(sink, p, g, "apply", coeffs_floats, false, label + (relu ? " + relu" : ""),
-                             relu ? 5 : 4, relu);
+           TensorId scratch, TensorId y, bool relu, std::optional<TensorId> residual, std::string label) {
+  label += std::string(residual ? " + add" : "") + (relu ? " + relu" : "");
+  Dispatch d = row_walk_pass(sink, p, g, residual ? "apply_add" : "apply", coeffs_floats, false, std::move(label),
+                             4.0 + (residual ? 1 : 0) + (relu ? 1 : 0), relu);
   d.bindings = {{x, Access::read, g.rows_view()}, {scratch, Access::read}, {y, Access::write}};
+  if (residual) d.bindings.push_back({*residual, Access::read, g.rows_view()});
   sink.dispatch(std::move(d));
+}
+
+// The three backward passes. relu: as batchnorm_backward's; mask: the output of a ReLU after a
+// residual add, by which the texel kernels mask dy and which they write back masked.
+void backward_passes(OpSink& sink, const BatchNormShape& p, const Geometry& g, TensorId x, TensorId dy,
+                     TensorId affine, TensorId saved, GradOut daffine, GradOut dx, bool relu,
+                     std::optional<TensorId> mask) {
+  VKRES_ASSERT(!mask || (g.texels && !relu), "batchnorm backward: the residual ReLU's mask needs texel reads");
+  const uint64_t coeffs = partials_floats(p, g);
+  const TensorId scratch = op_scratch(sink, p, coeffs, kBackwardCoeffRows, "batchnorm bwd scratch");
+  const std::string fused = relu || mask ? " + relu" : "";
+  const char* sums_kernel = mask ? "bwd_sums_masked" : "bwd_sums";
+  Dispatch sums = row_walk_pass(sink, p, g, sums_kernel, coeffs, false, "batchnorm bwd sums" + fused, 5, relu);
+  sums.bindings = {{x, Access::read, g.rows_view()},
+                   {dy, Access::read, g.rows_view()},
+                   {saved, Access::read},
+                   {scratch, Access::write}};
+  if (mask) sums.bindings.push_back({*mask, Access::read, g.rows_view()});
+  sink.dispatch(std::move(sums));
+
+  Dispatch merge = channel_pass(sink, p, g, "bwd_merge", coeffs, daffine.accumulate, "batchnorm bwd merge",
+                                2.0 * double(g.slots()) + 10);
+  merge.bindings = {{scratch, Access::read_write},
+                    {affine, Access::read},
+                    {saved, Access::read},
+                    {daffine.tensor, daffine.access()}};
+  sink.dispatch(std::move(merge));
+
+  const char* dx_kernel = mask ? "bwd_dx_masked" : "bwd_dx";
+  Dispatch dx_pass = row_walk_pass(sink, p, g, dx_kernel, coeffs, dx.accumulate, "batchnorm bwd dx" + fused, 6, relu);
+  dx_pass.bindings = {{x, Access::read, g.rows_view()},
+                      {dy, Access::read, g.rows_view()},
+                      {scratch, Access::read},
+                      {dx.tensor, dx.access()}};
+  if (mask) {
+    dx_pass.bindings.push_back({*mask, Access::read, g.rows_view()});
+    dx_pass.bindings.push_back({dy, Access::write});
+  }
+  sink.dispatch(std::move(dx_pass));
 }
 
 }  // namespace
 
 void batchnorm_train_forward(OpSink& sink, const BatchNormShape& p, TensorId x, TensorId affine,
-                             TensorId running, TensorId saved, TensorId y, bool relu) {
+                             TensorId running, TensorId saved, TensorId y, bool relu,
+                             std::optional<TensorId> residual) {
   check_params(p, 2, "batchnorm_train_forward");
   const Geometry g = geometry(sink, p);
   const uint64_t coeffs = partials_floats(p, g);
@@ -157,11 +202,11 @@ void batchnorm_train_forward(OpSink& sink, const BatchNormShape& p, TensorId x, 
                     {saved, Access::write}};
   sink.dispatch(std::move(merge));
 
-  apply(sink, p, g, coeffs, x, scratch, y, relu, "batchnorm fwd apply");
+  apply(sink, p, g, coeffs, x, scratch, y, relu, residual, "batchnorm fwd apply");
 }
 
 void batchnorm_eval_forward(OpSink& sink, const BatchNormShape& p, TensorId x, TensorId affine,
-                            TensorId running, TensorId y, bool relu) {
+                            TensorId running, TensorId y, bool relu, std::optional<TensorId> residual) {
   check_params(p, 1, "batchnorm_eval_forward");
   const Geometry g = geometry(sink, p);
   const TensorId scratch = op_scratch(sink, p, 0, kForwardCoeffRows, "batchnorm eval scratch");
@@ -170,38 +215,22 @@ void batchnorm_eval_forward(OpSink& sink, const BatchNormShape& p, TensorId x, T
   coeffs.bindings = {{affine, Access::read}, {running, Access::read}, {scratch, Access::write}};
   sink.dispatch(std::move(coeffs));
 
-  apply(sink, p, g, 0, x, scratch, y, relu, "batchnorm eval apply");
+  apply(sink, p, g, 0, x, scratch, y, relu, residual, "batchnorm eval apply");
 }
 
 void batchnorm_backward(OpSink& sink, const BatchNormShape& p, TensorId x, TensorId dy, TensorId affine,
                         TensorId saved, GradOut daffine, GradOut dx, bool relu) {
   check_params(p, 2, "batchnorm_backward");
+  backward_passes(sink, p, geometry(sink, p), x, dy, affine, saved, daffine, dx, relu, std::nullopt);
+}
+
+void batchnorm_backward_residual_relu(OpSink& sink, const BatchNormShape& p, TensorId x, TensorId dy, TensorId y,
+                                      TensorId affine, TensorId saved, GradOut daffine, GradOut dx) {
+  check_params(p, 2, "batchnorm_backward_residual_relu");
   const Geometry g = geometry(sink, p);
-  const uint64_t coeffs = partials_floats(p, g);
-  const TensorId scratch = op_scratch(sink, p, coeffs, kBackwardCoeffRows, "batchnorm bwd scratch");
-
-  const std::string fused = relu ? " + relu" : "";
-  Dispatch sums = row_walk_pass(sink, p, g, "bwd_sums", coeffs, false, "batchnorm bwd sums" + fused, 5, relu);
-  sums.bindings = {{x, Access::read, g.rows_view()},
-                   {dy, Access::read, g.rows_view()},
-                   {saved, Access::read},
-                   {scratch, Access::write}};
-  sink.dispatch(std::move(sums));
-
-  Dispatch merge = channel_pass(sink, p, g, "bwd_merge", coeffs, daffine.accumulate, "batchnorm bwd merge",
-                                2.0 * double(g.slots()) + 10);
-  merge.bindings = {{scratch, Access::read_write},
-                    {affine, Access::read},
-                    {saved, Access::read},
-                    {daffine.tensor, daffine.access()}};
-  sink.dispatch(std::move(merge));
-
-  Dispatch dx_pass = row_walk_pass(sink, p, g, "bwd_dx", coeffs, dx.accumulate, "batchnorm bwd dx" + fused, 6, relu);
-  dx_pass.bindings = {{x, Access::read, g.rows_view()},
-                      {dy, Access::read, g.rows_view()},
-                      {scratch, Access::read},
-                      {dx.tensor, dx.access()}};
-  sink.dispatch(std::move(dx_pass));
+  if (g.texels) return backward_passes(sink, p, g, x, dy, affine, saved, daffine, dx, false, y);
+  relu_backward(sink, y, dy, {dy, false}, uint64_t(p.count) * uint64_t(p.c));
+  backward_passes(sink, p, g, x, dy, affine, saved, daffine, dx, false, std::nullopt);
 }
 
 }  // namespace vkres::ops

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include "ops/common.hpp"
 
@@ -27,13 +28,17 @@ namespace vkres::ops {
 inline constexpr int kBatchNormSavedRows = 5;
 
 // y = gamma * (x - mean) * invstd + beta with batch statistics; updates running, writes saved.
-// relu: y = max(that, 0), bit for bit what relu_forward would make of it, one pass fewer.
+// residual: y = that + residual, the close of a residual block ([count][c] like x), bit for bit what
+// add would make of the unfused output. relu: y = max(that, 0), bit for bit what relu_forward would
+// make of it. Each is one pass over the activation fewer.
 void batchnorm_train_forward(OpSink& sink, const BatchNormShape& p, TensorId x, TensorId affine,
-                             TensorId running, TensorId saved, TensorId y, bool relu = false);
+                             TensorId running, TensorId saved, TensorId y, bool relu = false,
+                             std::optional<TensorId> residual = std::nullopt);
 
-// y = gamma * (x - running_mean) / sqrt(running_var + eps) + beta (relu: as above).
+// y = gamma * (x - running_mean) / sqrt(running_var + eps) + beta (relu, residual: as above).
 void batchnorm_eval_forward(OpSink& sink, const BatchNormShape& p, TensorId x, TensorId affine,
-                            TensorId running, TensorId y, bool relu = false);
+                            TensorId running, TensorId y, bool relu = false,
+                            std::optional<TensorId> residual = std::nullopt);
 
 // Training-mode backward from the forward's saved statistics:
 //   dgamma = sum(dy * xhat), dbeta = sum(dy), dx = gamma * invstd * (dy - mean(dy) - xhat * mean(dy * xhat)).
@@ -42,5 +47,13 @@ void batchnorm_eval_forward(OpSink& sink, const BatchNormShape& p, TensorId x, T
 // pass over the activation fewer, and no reads of the ReLU's output.
 void batchnorm_backward(OpSink& sink, const BatchNormShape& p, TensorId x, TensorId dy, TensorId affine,
                         TensorId saved, GradOut daffine, GradOut dx, bool relu = false);
+
+// The backward of y = relu(batchnorm(x) + residual) (the training forward with both): dy, the
+// gradient of y, is masked where y is not positive, bit for bit as relu_backward would, and left
+// in place masked, the residual's gradient; daffine and dx are batchnorm_backward's of it. Where the
+// passes read through texel views the masking rides them; elsewhere (more than four storage
+// buffers) it is a pass of its own before them.
+void batchnorm_backward_residual_relu(OpSink& sink, const BatchNormShape& p, TensorId x, TensorId dy, TensorId y,
+                                      TensorId affine, TensorId saved, GradOut daffine, GradOut dx);
 
 }  // namespace vkres::ops

@@ -200,6 +200,81 @@ TEST_P(GpuBatchNorm, FusedReluBackwardIsBitIdenticalToTheSeparatePass) {
   }
 }
 
+// The residual add (and the ReLU after it) fused into the apply pass (nn::ForwardGraph fuses a
+// block's last batch norm into its add): the very bits of the separate add over the unfused output,
+// in training and evaluation mode, and close to the reference.
+TEST_P(GpuBatchNorm, FusedResidualAddIsBitIdenticalToTheSeparatePass) {
+  for (bool train : {true, false})
+    for (bool relu : {false, true}) {
+      SCOPED_TRACE(std::string(train ? "train" : "eval") + (relu ? " + relu" : ""));
+      graph::Program p(gpu());
+      const Layer l(p, GetParam());
+      const uint64_t n = l.shape.elements();
+      const Vec residual = random_values(n, 9);
+      auto tresidual = p.tensor(test::to_float(residual), "residual");
+      auto running2 = p.tensor(test::to_float(concat(l.running_mean, l.running_var)), "running copy");
+      auto separate = p.tensor(n * sizeof(float), "y + residual");
+      auto fused = p.tensor(n * sizeof(float), "fused");
+      if (train) {
+        ops::batchnorm_train_forward(p, l.params(), l.tx, l.taffine, l.trunning, l.tsaved, l.ty);
+        ops::batchnorm_train_forward(p, l.params(), l.tx, l.taffine, running2, l.tsaved, fused, relu, tresidual);
+      } else {
+        ops::batchnorm_eval_forward(p, l.params(), l.tx, l.taffine, l.trunning, l.ty);
+        ops::batchnorm_eval_forward(p, l.params(), l.tx, l.taffine, running2, fused, relu, tresidual);
+      }
+      ops::add(p, l.ty, tresidual, {separate, false}, n, relu);
+      p.run();
+      const std::vector<float> want = p.download(separate), got = p.download(fused);
+      ASSERT_EQ(want.size(), got.size());
+      EXPECT_EQ(0, std::memcmp(want.data(), got.data(), got.size() * sizeof(float)));
+      const Vec y = train ? ref::batchnorm_train_forward(l.params(), l.x, l.gamma, l.beta, l.running_mean,
+                                                        l.running_var).y
+                          : ref::batchnorm_eval_forward(l.params(), l.x, l.gamma, l.beta, l.running_mean,
+                                                        l.running_var);
+      const Vec sum = ref::add(y, residual);
+      expect_elementwise_close(got, relu ? ref::relu_forward(sum) : sum, "fused y");
+      EXPECT_EQ(p.download(running2), p.download(l.trunning)) << "running statistics";
+    }
+}
+
+// The backward of that fusion with its ReLU (nn::TrainingStep, where the shortcut takes dy itself):
+// dy masked by the block's output in place, and dx and daffine the very bits of relu_backward
+// followed by the plain backward, overwriting and accumulating.
+TEST_P(GpuBatchNorm, ResidualReluBackwardIsBitIdenticalToTheSeparatePasses) {
+  graph::Program p(gpu());
+  const Layer l(p, GetParam());
+  const int c = l.shape.c;
+  const uint64_t n = l.shape.elements();
+  const Vec prior_dx = random_values(n, 7);
+  auto tresidual = p.tensor(test::to_float(random_values(n, 9)), "residual");
+  auto tout = p.tensor(n * sizeof(float), "relu(y + residual)");
+  auto tdy = p.tensor(test::to_float(l.dy), "dy");
+  auto masked = p.tensor(n * sizeof(float), "relu_backward(dy)");
+  auto dx_separate = p.tensor(test::to_float(prior_dx), "dx separate");
+  auto dx_fused = p.tensor(test::to_float(prior_dx), "dx fused");
+  auto daffine_separate = p.tensor(size_t(2) * c * sizeof(float), "daffine separate");
+  auto daffine_fused = p.tensor(size_t(2) * c * sizeof(float), "daffine fused");
+  ops::batchnorm_train_forward(p, l.params(), l.tx, l.taffine, l.trunning, l.tsaved, tout, true, tresidual);
+  ops::relu_backward(p, tout, tdy, {masked, false}, n);
+  for (bool accumulate : {false, true}) {
+    ops::batchnorm_backward(p, l.params(), l.tx, masked, l.taffine, l.tsaved, {daffine_separate, false},
+                            {dx_separate, accumulate});
+    ops::batchnorm_backward_residual_relu(p, l.params(), l.tx, tdy, tout, l.taffine, l.tsaved,
+                                          {daffine_fused, false}, {dx_fused, accumulate});
+  }
+  p.run();
+  const std::vector<float> want = p.download(dx_separate), got = p.download(dx_fused);
+  ASSERT_EQ(want.size(), got.size());
+  EXPECT_EQ(0, std::memcmp(want.data(), got.data(), got.size() * sizeof(float))) << "dx";
+  const std::vector<float> want_affine = p.download(daffine_separate), got_affine = p.download(daffine_fused);
+  EXPECT_EQ(0, std::memcmp(want_affine.data(), got_affine.data(), got_affine.size() * sizeof(float))) << "daffine";
+  const std::vector<float> want_dy = p.download(masked), got_dy = p.download(tdy);
+  EXPECT_EQ(0, std::memcmp(want_dy.data(), got_dy.data(), got_dy.size() * sizeof(float))) << "dy masked in place";
+  if (n > 2) {
+    EXPECT_GT(std::count(got_dy.begin(), got_dy.end(), 0.0f), 0) << "the mask zeroed nothing";
+  }
+}
+
 TEST_P(GpuBatchNorm, BackwardOverwritesThenAccumulates) {
   graph::Program p(gpu());
   const Layer l(p, GetParam());

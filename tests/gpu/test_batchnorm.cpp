@@ -18,6 +18,7 @@
 namespace vkres {
 namespace {
 
+using ops::GradOut;
 using ref::Vec;
 using test::gpu;
 using test::random_values;
@@ -101,6 +102,45 @@ void expect_mean_close(const std::vector<float>& saved, const ref::BatchNormTrai
   }
 }
 
+void expect_same_bits(graph::Program& p, graph::TensorId want, graph::TensorId got, const std::string& what) {
+  const std::vector<float> a = p.download(want), b = p.download(got);
+  ASSERT_EQ(a.size(), b.size()) << what;
+  EXPECT_EQ(0, std::memcmp(a.data(), b.data(), b.size() * sizeof(float))) << what;
+}
+
+// A fused batch-norm backward against relu_backward followed by the plain backward, from the same
+// dy, overwriting dx and then accumulating into it.
+struct FusedBackwardCheck {
+  graph::TensorId dy, masked, dx_separate, dx_fused, daffine_separate, daffine_fused;
+
+  FusedBackwardCheck(graph::Program& p, const Layer& l) {
+    const uint64_t n = l.shape.elements();
+    const Vec prior_dx = random_values(n, 7);
+    dy = p.tensor(test::to_float(l.dy), "dy");
+    masked = p.tensor(n * sizeof(float), "relu_backward(dy)");
+    dx_separate = p.tensor(test::to_float(prior_dx), "dx separate");
+    dx_fused = p.tensor(test::to_float(prior_dx), "dx fused");
+    daffine_separate = p.tensor(size_t(2) * l.shape.c * sizeof(float), "daffine separate");
+    daffine_fused = p.tensor(size_t(2) * l.shape.c * sizeof(float), "daffine fused");
+  }
+
+  // relu_output: what the forward's ReLU wrote; fused(dx) records the fused backward into dx.
+  template <class Fused>
+  void record(graph::Program& p, const Layer& l, graph::TensorId relu_output, Fused fused) {
+    ops::relu_backward(p, relu_output, dy, {masked, false}, l.shape.elements());
+    for (bool accumulate : {false, true}) {
+      ops::batchnorm_backward(p, l.params(), l.tx, masked, l.taffine, l.tsaved, {daffine_separate, false},
+                              {dx_separate, accumulate});
+      fused(GradOut{dx_fused, accumulate});
+    }
+  }
+
+  void expect_same_results(graph::Program& p) {
+    expect_same_bits(p, dx_separate, dx_fused, "dx");
+    expect_same_bits(p, daffine_separate, daffine_fused, "daffine");
+  }
+};
+
 class GpuBatchNorm : public testing::TestWithParam<Shape> {};
 
 TEST_P(GpuBatchNorm, TrainForwardAndRunningStatistics) {
@@ -171,31 +211,16 @@ TEST_P(GpuBatchNorm, FusedReluIsBitIdenticalToTheSeparatePass) {
 TEST_P(GpuBatchNorm, FusedReluBackwardIsBitIdenticalToTheSeparatePass) {
   graph::Program p(gpu());
   const Layer l(p, GetParam());
-  const int c = l.shape.c;
-  const uint64_t n = l.shape.elements();
-  const Vec prior_dx = random_values(n, 7);
-  auto tdy = p.tensor(test::to_float(l.dy), "dy");
-  auto masked = p.tensor(n * sizeof(float), "relu_backward(dy)");
-  auto dx_separate = p.tensor(test::to_float(prior_dx), "dx separate");
-  auto dx_fused = p.tensor(test::to_float(prior_dx), "dx fused");
-  auto daffine_separate = p.tensor(size_t(2) * c * sizeof(float), "daffine separate");
-  auto daffine_fused = p.tensor(size_t(2) * c * sizeof(float), "daffine fused");
+  FusedBackwardCheck check(p, l);
   ops::batchnorm_train_forward(p, l.params(), l.tx, l.taffine, l.trunning, l.tsaved, l.ty, true);
-  ops::relu_backward(p, l.ty, tdy, {masked, false}, n);
-  for (bool accumulate : {false, true}) {
-    ops::batchnorm_backward(p, l.params(), l.tx, masked, l.taffine, l.tsaved, {daffine_separate, false},
-                            {dx_separate, accumulate});
-    ops::batchnorm_backward(p, l.params(), l.tx, tdy, l.taffine, l.tsaved, {daffine_fused, false},
-                            {dx_fused, accumulate}, true);
-  }
+  check.record(p, l, l.ty, [&](GradOut dx) {
+    ops::batchnorm_backward(p, l.params(), l.tx, check.dy, l.taffine, l.tsaved, {check.daffine_fused, false}, dx,
+                            true);
+  });
   p.run();
-  const std::vector<float> want = p.download(dx_separate), got = p.download(dx_fused);
-  ASSERT_EQ(want.size(), got.size());
-  EXPECT_EQ(0, std::memcmp(want.data(), got.data(), got.size() * sizeof(float))) << "dx";
-  const std::vector<float> want_affine = p.download(daffine_separate), got_affine = p.download(daffine_fused);
-  EXPECT_EQ(0, std::memcmp(want_affine.data(), got_affine.data(), got_affine.size() * sizeof(float))) << "daffine";
-  if (n > 2) {
-    const std::vector<float> m = p.download(masked);
+  check.expect_same_results(p);
+  if (l.shape.elements() > 2) {
+    const std::vector<float> m = p.download(check.masked);
     EXPECT_GT(std::count(m.begin(), m.end(), 0.0f), 0) << "the mask zeroed nothing";
   }
 }
@@ -243,35 +268,21 @@ TEST_P(GpuBatchNorm, FusedResidualAddIsBitIdenticalToTheSeparatePass) {
 TEST_P(GpuBatchNorm, ResidualReluBackwardIsBitIdenticalToTheSeparatePasses) {
   graph::Program p(gpu());
   const Layer l(p, GetParam());
-  const int c = l.shape.c;
   const uint64_t n = l.shape.elements();
-  const Vec prior_dx = random_values(n, 7);
+  FusedBackwardCheck check(p, l);
   auto tresidual = p.tensor(test::to_float(random_values(n, 9)), "residual");
   auto tout = p.tensor(n * sizeof(float), "relu(y + residual)");
-  auto tdy = p.tensor(test::to_float(l.dy), "dy");
-  auto masked = p.tensor(n * sizeof(float), "relu_backward(dy)");
-  auto dx_separate = p.tensor(test::to_float(prior_dx), "dx separate");
-  auto dx_fused = p.tensor(test::to_float(prior_dx), "dx fused");
-  auto daffine_separate = p.tensor(size_t(2) * c * sizeof(float), "daffine separate");
-  auto daffine_fused = p.tensor(size_t(2) * c * sizeof(float), "daffine fused");
   ops::batchnorm_train_forward(p, l.params(), l.tx, l.taffine, l.trunning, l.tsaved, tout, true, tresidual);
-  ops::relu_backward(p, tout, tdy, {masked, false}, n);
-  for (bool accumulate : {false, true}) {
-    ops::batchnorm_backward(p, l.params(), l.tx, masked, l.taffine, l.tsaved, {daffine_separate, false},
-                            {dx_separate, accumulate});
-    ops::batchnorm_backward_residual_relu(p, l.params(), l.tx, tdy, tout, l.taffine, l.tsaved,
-                                          {daffine_fused, false}, {dx_fused, accumulate});
-  }
+  check.record(p, l, tout, [&](GradOut dx) {
+    ops::batchnorm_backward_residual_relu(p, l.params(), l.tx, check.dy, tout, l.taffine, l.tsaved,
+                                          {check.daffine_fused, false}, dx);
+  });
   p.run();
-  const std::vector<float> want = p.download(dx_separate), got = p.download(dx_fused);
-  ASSERT_EQ(want.size(), got.size());
-  EXPECT_EQ(0, std::memcmp(want.data(), got.data(), got.size() * sizeof(float))) << "dx";
-  const std::vector<float> want_affine = p.download(daffine_separate), got_affine = p.download(daffine_fused);
-  EXPECT_EQ(0, std::memcmp(want_affine.data(), got_affine.data(), got_affine.size() * sizeof(float))) << "daffine";
-  const std::vector<float> want_dy = p.download(masked), got_dy = p.download(tdy);
-  EXPECT_EQ(0, std::memcmp(want_dy.data(), got_dy.data(), got_dy.size() * sizeof(float))) << "dy masked in place";
+  check.expect_same_results(p);
+  expect_same_bits(p, check.masked, check.dy, "dy masked in place");
   if (n > 2) {
-    EXPECT_GT(std::count(got_dy.begin(), got_dy.end(), 0.0f), 0) << "the mask zeroed nothing";
+    const std::vector<float> dy = p.download(check.dy);
+    EXPECT_GT(std::count(dy.begin(), dy.end(), 0.0f), 0) << "the mask zeroed nothing";
   }
 }
 

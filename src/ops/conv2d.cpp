@@ -23,6 +23,30 @@ constexpr ConvVariant kDefaultFilterTile{.tile_rows = 16, .tile_cols = 32};
 // smaller ones for GPUs, whose register files cannot hold 256 accumulators per lane.
 constexpr std::pair<uint32_t, uint32_t> kOtherTiles[] = {{32, 16}, {16, 32}, {16, 16}, {8, 8}, {4, 4}};
 
+// The shared-memory path's blocks, its default first: lane tile and lane grid. At most 128 lanes
+// (every Vulkan device's minimum workgroup) and 8 KiB of staging, within every device's 16 KiB.
+// Wide and narrow blocks for the narrow channel counts of CIFAR models and the filter gradient's
+// many filter positions; an 8x8 lane tile for the large layers of the ImageNet models. As many as
+// the other paths have tiles, so the autotuner's search is the same on every path.
+constexpr ConvVariant kSharedBlocks[] = {
+    {.path = ConvPath::shared, .tile_rows = 4, .tile_cols = 4, .lane_rows = 16, .lane_cols = 8},  // 64 x 32
+    {.path = ConvPath::shared, .tile_rows = 4, .tile_cols = 4, .lane_rows = 8, .lane_cols = 8},   // 32 x 32
+    {.path = ConvPath::shared, .tile_rows = 4, .tile_cols = 4, .lane_rows = 16, .lane_cols = 4},  // 64 x 16
+    {.path = ConvPath::shared, .tile_rows = 4, .tile_cols = 4, .lane_rows = 8, .lane_cols = 16},  // 32 x 64
+    {.path = ConvPath::shared, .tile_rows = 8, .tile_cols = 8, .lane_rows = 16, .lane_cols = 8},  // 128 x 64
+};
+// Reduction steps a shared block stages at once (shaders/include/conv2d_shared_tile.glsl): 8, or
+// 4 where the reduction walks fewer than 8 channels per tap (the stem's 3), so fewer staged zeros.
+constexpr uint32_t kSharedSteps = 8;
+uint32_t shared_steps(int channels_per_tap) { return channels_per_tap < 8 ? 4 : kSharedSteps; }
+// The staging and per-row or per-column bookkeeping of a block, in bytes.
+uint64_t shared_bytes(const ConvVariant& v) {
+  const uint64_t rows = v.lane_rows * v.tile_rows, cols = v.lane_cols * v.tile_cols;
+  return (kSharedSteps * (rows + 1) + kSharedSteps * (cols + 1) + 3 * std::max(rows, cols)) * sizeof(float);
+}
+uint32_t block_rows(const ConvVariant& v) { return v.lane_rows * v.tile_rows; }
+uint32_t block_cols(const ConvVariant& v) { return v.lane_cols * v.tile_cols; }
+
 // Split-K (split_k): chunks long enough that writing the partial tile stays a small part of the
 // work, and bounded scratch.
 constexpr uint64_t kMinChunkRows = 256;
@@ -77,7 +101,7 @@ View operand_view(ConvPath path) {
   return path == ConvPath::texels ? View::texels_rgba32f : path == ConvPath::r32f ? View::texels_r32f : View::storage;
 }
 const char* kernel_suffix(ConvPath path) {
-  return path == ConvPath::texels ? "_texels" : path == ConvPath::r32f ? "_r32f" : "";
+  return path == ConvPath::texels ? "_texels" : path == ConvPath::r32f ? "_r32f" : path == ConvPath::shared ? "_shared" : "";
 }
 
 push::Conv2dPush shape_push(const Conv2dShape& p) {
@@ -168,7 +192,9 @@ SplitK split_k(const OpSink& sink, uint64_t rows, uint64_t invocations_per_chunk
 }
 
 std::string ConvVariant::name() const {
-  const char* names[] = {"texels", "r32f", "storage", "winograd2", "winograd4"};
+  const char* names[] = {"texels", "r32f", "storage", "winograd2", "winograd4", "shared"};
+  if (path == ConvPath::shared)
+    return fmt::format("shared {}x{}/{}x{}", block_rows(*this), block_cols(*this), tile_rows, tile_cols);
   return fmt::format("{} {}x{}", names[static_cast<int>(path)], tile_rows, tile_cols);
 }
 
@@ -192,6 +218,10 @@ std::vector<ConvVariant> conv2d_variants(const OpSink& sink, ConvPass pass, cons
   if (winograd_enabled())
     for (ConvPath path : {ConvPath::winograd2, ConvPath::winograd4})
       if (winograd_possible(sink, pass, p, path)) add_path(path);
+  for (const ConvVariant& v : kSharedBlocks)
+    if (v.lane_rows * v.lane_cols <= sink.limits().max_workgroup_invocations &&
+        v.lane_cols <= sink.limits().max_workgroup_size[0] && shared_bytes(v) <= sink.limits().max_shared_memory)
+      out.push_back(v);
   return out;
 }
 
@@ -215,16 +245,19 @@ void conv2d_forward(OpSink& sink, const Conv2dShape& p, TensorId x, TensorId w, 
   check_params(p, "conv2d_forward");
   const ConvVariant v = conv2d_chosen_variant(sink, ConvPass::forward, p);
   if (is_winograd(v.path)) return winograd_forward(sink, p, v, x, w, bias, y);
-  const uint32_t local = gemm_rows_local_size(sink, output_pixels(p), v.tile_rows);
+  const bool shared = v.path == ConvPath::shared;
+  const uint32_t local = shared ? v.lane_rows * v.lane_cols : gemm_rows_local_size(sink, output_pixels(p), v.tile_rows);
+  const uint32_t rows = shared ? block_rows(v) : local * v.tile_rows, cols = shared ? block_cols(v) : v.tile_cols;
   push::Conv2dPush pc = shape_push(p);
-  pc.channel_tiles = static_cast<uint32_t>(graph::ceil_div(p.cout, v.tile_cols));
+  pc.channel_tiles = static_cast<uint32_t>(graph::ceil_div(p.cout, cols));
   pc.has_bias = bias.has_value();
-  const uint64_t pixel_tiles = graph::ceil_div(output_pixels(p), uint64_t(local) * v.tile_rows);
+  const uint64_t pixel_tiles = graph::ceil_div(output_pixels(p), rows);
 
   const View view = operand_view(v.path);
   Dispatch d = conv_dispatch(local, v, "conv2d_fwd", pc, pixel_tiles * pc.channel_tiles, sink,
                              "conv2d fwd " + describe(p));
   if (v.path == ConvPath::texels) d.spec.push_back(p.cout % 4 == 0);  // VEC4_STORES
+  if (shared) d.spec.insert(d.spec.end(), {v.lane_cols, shared_steps(p.cin)});
   d.bindings = {{x, Access::read, view}, {w, Access::read, view}, {bias.value_or(w), Access::read}, {y, Access::write}};
   d.flops = 2 * p.macs();
   sink.dispatch(std::move(d));
@@ -236,16 +269,19 @@ void conv2d_backward_data(OpSink& sink, const Conv2dShape& p, TensorId dy, Tenso
   const uint64_t phase_pixels = uint64_t(p.n) * graph::ceil_div(p.h, p.stride_h) * graph::ceil_div(p.w, p.stride_w);
   const ConvVariant v = conv2d_chosen_variant(sink, ConvPass::backward_data, p);
   if (is_winograd(v.path)) return winograd_backward_data(sink, p, v, dy, w, dx);
-  const uint32_t local = gemm_rows_local_size(sink, phase_pixels, v.tile_rows);
+  const bool shared = v.path == ConvPath::shared;
+  const uint32_t local = shared ? v.lane_rows * v.lane_cols : gemm_rows_local_size(sink, phase_pixels, v.tile_rows);
+  const uint32_t rows = shared ? block_rows(v) : local * v.tile_rows, cols = shared ? block_cols(v) : v.tile_cols;
   const uint64_t phases = uint64_t(p.stride_h) * p.stride_w;
   push::Conv2dPush pc = shape_push(p);
-  pc.channel_tiles = static_cast<uint32_t>(graph::ceil_div(p.cin, v.tile_cols));
-  pc.pixel_tiles = static_cast<uint32_t>(graph::ceil_div(phase_pixels, uint64_t(local) * v.tile_rows));
+  pc.channel_tiles = static_cast<uint32_t>(graph::ceil_div(p.cin, cols));
+  pc.pixel_tiles = static_cast<uint32_t>(graph::ceil_div(phase_pixels, rows));
   pc.accumulate = dx.accumulate;
 
   const View view = operand_view(v.path);
   Dispatch d = conv_dispatch(local, v, "conv2d_bwd_data", pc, phases * pc.pixel_tiles * pc.channel_tiles, sink,
                              "conv2d bwd data " + describe(p));
+  if (shared) d.spec.insert(d.spec.end(), {v.lane_cols, shared_steps(p.cout)});
   d.bindings = {{dy, Access::read, view}, {w, Access::read, view}, {dx.tensor, dx.access()}};
   d.flops = 2 * p.macs();
   sink.dispatch(std::move(d));
@@ -255,10 +291,13 @@ void conv2d_backward_filter(OpSink& sink, const Conv2dShape& p, TensorId x, Tens
   check_params(p, "conv2d_backward_filter");
   const ConvVariant v = conv2d_chosen_variant(sink, ConvPass::backward_filter, p);
   if (is_winograd(v.path)) return winograd_backward_filter(sink, p, v, x, dy, dw);
-  const uint32_t local = conv_local_size(sink);
+  const bool shared = v.path == ConvPath::shared;
+  const uint32_t local = shared ? v.lane_rows * v.lane_cols : conv_local_size(sink);
   const uint64_t filter_size = uint64_t(p.kh) * p.kw * p.cin;
   const auto tiles_of = [&](const ConvVariant& t) {
-    return graph::ceil_div(p.cout, t.tile_rows) * graph::ceil_div(filter_size, t.tile_cols);
+    const uint32_t rows = t.path == ConvPath::shared ? block_rows(t) : t.tile_rows;
+    const uint32_t cols = t.path == ConvPath::shared ? block_cols(t) : t.tile_cols;
+    return graph::ceil_div(p.cout, rows) * graph::ceil_div(filter_size, cols);
   };
   // The chunks follow the default tile whatever the variant: they fix the order of the sums.
   const SplitK split = split_k(sink, output_pixels(p), tiles_of(kDefaultFilterTile), p.weight_count());
@@ -269,8 +308,11 @@ void conv2d_backward_filter(OpSink& sink, const Conv2dShape& p, TensorId x, Tens
   pc.chunks = split.chunks;
 
   const View view = operand_view(v.path);
-  Dispatch d = conv_dispatch(local, v, "conv2d_bwd_filter", pc, graph::ceil_div(tiles * split.chunks, local), sink,
+  // A shared block is a workgroup; a register tile is one lane.
+  const uint64_t groups = shared ? tiles * split.chunks : graph::ceil_div(tiles * split.chunks, local);
+  Dispatch d = conv_dispatch(local, v, "conv2d_bwd_filter", pc, groups, sink,
                              fmt::format("conv2d bwd filter {} ({} chunks)", describe(p), split.chunks));
+  if (shared) d.spec.insert(d.spec.end(), {v.lane_cols, kSharedSteps});
   d.bindings = {{x, Access::read, view}, {dy, Access::read, view}, {partials, Access::write}};
   d.flops = 2 * p.macs();
   sink.dispatch(std::move(d));

@@ -1,6 +1,7 @@
 // Convolutions (NHWC activations, OHWI weights [cout][kh][kw][cin]) and fully connected layers.
 //
-// Every pass is an implicit GEMM with register blocking (shaders/include/conv2d_common.glsl):
+// Every pass is an implicit GEMM, register-blocked (shaders/include/gemm_tile.glsl) or tiled in
+// shared memory (shaders/include/conv2d_shared_tile.glsl):
 //   forward      rows = output pixels, columns = cout, reduction over (ky, kx, cin)
 //   data grad    rows = input pixels of one stride phase, columns = cin, reduction over (ky, kx, cout)
 //   filter grad  rows = cout, columns = flattened filter positions (ky, kx, cin), reduction over
@@ -25,16 +26,22 @@ const char* conv_pass_name(ConvPass pass);  // conv2d_fwd, conv2d_bwd_data, conv
 // texel views (channel counts multiples of 4), r32f texel views (any channel count: the stem) or
 // storage buffers (the same products in the same order, so the same bits), or
 // Winograd F(2x2, 3x3) or F(4x4, 3x3) (ops/winograd.hpp: every pass of a 3x3 stride-1 convolution;
-// 2.25x or 4x fewer multiplies, results that differ from the direct ones by rounding).
-enum class ConvPath { texels, r32f, storage, winograd2, winograd4 };
+// 2.25x or 4x fewer multiplies, results that differ from the direct ones by rounding), or the
+// direct GEMM tiled in shared memory for GPUs (storage loads staged once per workgroup, small
+// register tiles; the same products in the same order as the other direct paths, so the same bits).
+enum class ConvPath { texels, r32f, storage, winograd2, winograd4, shared };
 bool is_winograd(ConvPath path);
 
 // One way to run a pass: a path and the register tile of one invocation in GEMM rows x columns
-// (specialization constants 1 and 2; for Winograd, the tile of its batched GEMM).
+// (specialization constants 1 and 2; for Winograd, the tile of its batched GEMM). The shared path
+// also lays its workgroup's lanes out as a grid, lane_rows x lane_cols, each lane owning a register
+// tile of the block of lane_rows * tile_rows by lane_cols * tile_cols outputs.
 struct ConvVariant {
   ConvPath path = ConvPath::storage;
   uint32_t tile_rows = 16, tile_cols = 16;
-  std::string name() const;  // "texels 16x16", "storage 8x8", "winograd4 16x16"
+  uint32_t lane_rows = 0, lane_cols = 0;  // the shared path's lane grid; 0 on the others
+  // "texels 16x16", "storage 8x8", "winograd4 16x16"; "shared 64x32/4x4" (block / lane tile)
+  std::string name() const;
   bool operator==(const ConvVariant&) const = default;
 };
 
@@ -62,7 +69,8 @@ ConvOperandCounts conv2d_operand_counts(ConvPass pass, const Conv2dShape& p);
 // The variants able to run `pass` on `p` on this sink's device, the default first: the direct rgba32f
 // texel variants where the shape allows, else the r32f ones where the views allow; the storage
 // ones; then the Winograd ones where the shape allows and VKRES_WINOGRAD is not "off" (without
-// them every choice is bit-identical to the default).
+// them every choice is bit-identical to the default); then the shared-memory ones that fit the
+// device's workgroup and shared-memory limits.
 std::vector<ConvVariant> conv2d_variants(const OpSink& sink, ConvPass pass, const Conv2dShape& p);
 // The key of `pass` on `p` in vk::KernelChoices: the pass and every field of the shape.
 std::string conv2d_tuning_key(ConvPass pass, const Conv2dShape& p);

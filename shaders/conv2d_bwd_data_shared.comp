@@ -46,7 +46,8 @@ void main() {
           const int r = e / K_STEP, k = e - r * K_STEP;
           const int oy = row_grid_y[r] + tap_y, ox = row_grid_x[r] + tap_x, co = c0 + k;
           float v = 0.0;
-          if (co < pc.cout && inside(oy, ox, pc.oh, pc.ow)) v = dy[((row_image[r] * pc.oh + oy) * pc.ow + ox) * pc.cout + co];
+          if (co < pc.cout && inside(oy, ox, pc.oh, pc.ow))
+            v = dy[((row_image[r] * pc.oh + oy) * pc.ow + ox) * pc.cout + co];
           stage_a(k, r, v);
         }
         for (int e = lane; e < K_STEP * BLOCK_COLS; e += LANES) {

@@ -50,10 +50,10 @@ void main() {
       const int k = e / BLOCK_COLS, c = e - k * BLOCK_COLS;
       const int p = p0 + k;
       const ivec3 o = split_pixel(min(p, end - 1), pc.oh, pc.ow);
-      const int iy = o.y * pc.stride_h - pc.pad_h + col_tap_y[c], ix = o.z * pc.stride_w - pc.pad_w + col_tap_x[c];
+      const int y0 = o.y * pc.stride_h - pc.pad_h, x0 = o.z * pc.stride_w - pc.pad_w;
       float v = 0.0;
-      if (p < end && inside(iy, ix, pc.h, pc.w))
-        v = x[((o.x * pc.h + o.y * pc.stride_h - pc.pad_h) * pc.w + o.z * pc.stride_w - pc.pad_w) * pc.cin + col_offset[c]];
+      if (p < end && inside(y0 + col_tap_y[c], x0 + col_tap_x[c], pc.h, pc.w))
+        v = x[((o.x * pc.h + y0) * pc.w + x0) * pc.cin + col_offset[c]];
       stage_b(k, c, v);
     }
     barrier();

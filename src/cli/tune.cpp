@@ -16,9 +16,11 @@ namespace {
 constexpr const char* kHelp = R"(usage: vkres tune --model NAME [--batch N] [--eval-only] [--force] [--json]
                   [--num-classes N] [--input HxW] [--shortcut A|B] [--device N|NAME] [--limits PROFILE]
 
-Times every variant of each convolution pass (loads through texel views or storage buffers, and
-register tiles from 4x4 to 32x32) on the layer shapes of --model at --batch (128), checks each
-against a double-precision reference on sampled outputs, and keeps the fastest that passed in this
+Times the variants of each convolution pass (direct kernels reading through texel views or storage
+buffers with register tiles from 4x4 to 32x16, shared-memory blocks from 32x32 to 128x64 for GPUs,
+Winograd F(2x2) and F(4x4) for 3x3 stride-1 layers) on the layer shapes of --model at --batch (128):
+each path at its default tile, then the other tiles of the fastest path. It checks each against a
+double-precision reference on sampled outputs, and keeps the fastest that passed in this
 device's tuning file next to the pipeline cache ($VKRES_CACHE_DIR, $XDG_CACHE_HOME/vkres or
 ~/.cache/vkres). train, eval and bench then use those choices. Shapes already in the file are
 shown, not timed again, unless --force.
@@ -31,7 +33,9 @@ train, eval and bench take --tune MODE (or VKRES_TUNE=MODE):
   auto    (default) use the tuning file and tune the shapes it lacks first, then save it
   cached  use the tuning file as it is
   off     run every kernel's default variant
-Every variant computes the same sums in the same order: tuning changes speed, never results.
+The direct and shared-memory variants compute the same sums in the same order as the default, so
+choosing among them changes speed, never results; Winograd's differ by rounding (VKRES_WINOGRAD=off
+leaves it out).
 )";
 
 void print_job(const tune::JobResult& j) {

@@ -101,7 +101,12 @@ View operand_view(ConvPath path) {
   return path == ConvPath::texels ? View::texels_rgba32f : path == ConvPath::r32f ? View::texels_r32f : View::storage;
 }
 const char* kernel_suffix(ConvPath path) {
-  return path == ConvPath::texels ? "_texels" : path == ConvPath::r32f ? "_r32f" : path == ConvPath::shared ? "_shared" : "";
+  switch (path) {
+    case ConvPath::texels: return "_texels";
+    case ConvPath::r32f: return "_r32f";
+    case ConvPath::shared: return "_shared";
+    default: return "";
+  }
 }
 
 push::Conv2dPush shape_push(const Conv2dShape& p) {
@@ -222,6 +227,12 @@ std::vector<ConvVariant> conv2d_variants(const OpSink& sink, ConvPass pass, cons
     if (v.lane_rows * v.lane_cols <= sink.limits().max_workgroup_invocations &&
         v.lane_cols <= sink.limits().max_workgroup_size[0] && shared_bytes(v) <= sink.limits().max_shared_memory)
       out.push_back(v);
+  return out;
+}
+
+std::vector<ConvVariant> conv2d_candidates(const OpSink& sink, ConvPass pass, const Conv2dShape& p) {
+  std::vector<ConvVariant> out = conv2d_variants(sink, pass, p);
+  if (sink.limits().cpu_driver) std::erase_if(out, [](const ConvVariant& v) { return v.path == ConvPath::shared; });
   return out;
 }
 

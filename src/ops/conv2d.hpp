@@ -72,6 +72,10 @@ ConvOperandCounts conv2d_operand_counts(ConvPass pass, const Conv2dShape& p);
 // them every choice is bit-identical to the default); then the shared-memory ones that fit the
 // device's workgroup and shared-memory limits.
 std::vector<ConvVariant> conv2d_variants(const OpSink& sink, ConvPass pass, const Conv2dShape& p);
+// What the autotuner times of those: all of them on a GPU; on a CPU driver all but the shared-memory
+// ones, which ran 10-70x slower there than the default on every ResNet-20 shape (they stay
+// choosable, and are tested, on every device).
+std::vector<ConvVariant> conv2d_candidates(const OpSink& sink, ConvPass pass, const Conv2dShape& p);
 // The key of `pass` on `p` in vk::KernelChoices: the pass and every field of the shape.
 std::string conv2d_tuning_key(ConvPass pass, const Conv2dShape& p);
 // What the builders below run: the sink's tuned choice when it names one of conv2d_variants (a

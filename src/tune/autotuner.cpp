@@ -113,7 +113,7 @@ JobResult tune_job(vk::Context& ctx, const ConvJob& job) {
   std::vector<ops::ConvVariant> variants;
   {
     graph::Program probe(ctx);
-    variants = ops::conv2d_variants(probe, job.pass, p);
+    variants = ops::conv2d_candidates(probe, job.pass, p);
   }
   double best = std::numeric_limits<double>::infinity();
   std::vector<ops::ConvVariant> tried;  // parallel to r.candidates

@@ -65,9 +65,8 @@ DeviceLimits read_device_limits(VkPhysicalDevice device, uint32_t compute_queue_
   d.timestamps = compute_queue_family < family_count && families[compute_queue_family].timestampValidBits > 0 &&
                  l.timestampPeriod > 0;
   d.timestamp_period_ns = l.timestampPeriod;
-  d.busy_invocations = props.properties.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU
-                           ? 128 * std::max(1u, std::thread::hardware_concurrency())
-                           : 2048;
+  d.cpu_driver = props.properties.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
+  d.busy_invocations = d.cpu_driver ? 128 * std::max(1u, std::thread::hardware_concurrency()) : 2048;
   return d;
 }
 

@@ -42,6 +42,10 @@ struct DeviceLimits {
   // runs each workgroup on one thread, so a couple of 64-lane workgroups per core is enough, and
   // every extra split costs a pass over its partial sums; GPUs want thousands.
   uint32_t busy_invocations = 0;
+  // Not a Vulkan limit: the device is a CPU driver (lavapipe, SwiftShader), where kernels built for
+  // GPUs (shared-memory staging between barriers) run many times slower than their register-blocked
+  // twins, so the autotuner does not spend time on them.
+  bool cpu_driver = false;
 };
 
 enum class LimitsProfile { native, android_baseline_2022 };

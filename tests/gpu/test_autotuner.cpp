@@ -70,7 +70,7 @@ TEST(Autotuner, SearchesEveryPathThenTheTilesOfTheFastestOne) {
   for (const tune::ConvJob& job : kJobs) {
     const tune::JobResult r = tune::tune_job(test::gpu(), job);
     graph::Program probe(test::gpu());
-    const auto variants = ops::conv2d_variants(probe, job.pass, job.shape);
+    const auto variants = ops::conv2d_candidates(probe, job.pass, job.shape);
     std::vector<ops::ConvVariant> firsts;  // each path's default tile, in the variants' order
     for (const ops::ConvVariant& v : variants)
       if (std::none_of(firsts.begin(), firsts.end(), [&](const auto& f) { return f.path == v.path; }))

@@ -1,5 +1,5 @@
 // Every convolution variant the autotuner can choose (src/tune): each path (texel or storage loads,
-// Winograd) and register tile, forced through Program::set_kernel_choices, against the
+// Winograd, shared-memory blocks) and tile, forced through Program::set_kernel_choices, against the
 // double-precision reference on awkward shapes; the direct variants also bit for bit against the
 // default on values that round, the Winograd ones within its rounding of the reference.
 #include <gtest/gtest.h>
@@ -178,6 +178,26 @@ TEST(GpuConv2dChoice, WinogradRunsOnlyThe3x3Stride1Convolutions) {
   EXPECT_TRUE(has_winograd(ConvPass::backward_filter, conv(1, 9, 9, 4, 4, 3, 1, 3))) << "padding 3 filter gradient";
 }
 
+// The shared-memory blocks run on every device and every shape, and are choosable everywhere; the
+// autotuner times them on GPUs only.
+TEST(GpuConv2dChoice, SharedBlocksAreTunedOnGpusOnly) {
+  graph::Program prog(gpu());
+  const auto shared_count = [](const std::vector<ops::ConvVariant>& vs) {
+    return std::count_if(vs.begin(), vs.end(), [](const auto& v) { return v.path == ops::ConvPath::shared; });
+  };
+  for (const Conv2dShape& p : {conv(1, 5, 5, 3, 5, 3, 1, 1), conv(3, 7, 9, 12, 20, 3, 2, 1)})
+    for (ConvPass pass : {ConvPass::forward, ConvPass::backward_data, ConvPass::backward_filter}) {
+      EXPECT_EQ(shared_count(ops::conv2d_variants(prog, pass, p)), 5);
+      EXPECT_EQ(shared_count(ops::conv2d_candidates(prog, pass, p)), prog.limits().cpu_driver ? 0 : 5);
+      const ops::ConvVariant block{
+          .path = ops::ConvPath::shared, .tile_rows = 4, .tile_cols = 4, .lane_rows = 8, .lane_cols = 16};
+      const vk::KernelChoices choices{{ops::conv2d_tuning_key(pass, p), "shared 32x64/4x4"}};
+      prog.set_kernel_choices(&choices);
+      EXPECT_EQ(ops::conv2d_chosen_variant(prog, pass, p), block);
+      prog.set_kernel_choices(nullptr);
+    }
+}
+
 // A tuned choice that names no variant of this shape (a stale file, another profile) is ignored.
 TEST(GpuConv2dChoice, UnknownOrIneligibleChoicesFallBackToTheDefault) {
   const Conv2dShape p = conv(1, 5, 5, 3, 5, 3, 1, 1);  // cin 3: no texel variant
@@ -194,9 +214,11 @@ TEST(GpuConv2dChoice, UnknownOrIneligibleChoicesFallBackToTheDefault) {
 std::vector<VariantCase> cases() {
   // Odd sizes, batch 1 and 3, channel counts that fill no tile, strides that leave phases empty;
   // cin = 3 and 13 have no rgba32f texel variants but r32f ones, the others rgba32f and storage
-  // ones; the first has Winograd variants (GpuWinograd below covers other paddings).
+  // ones; the first has Winograd variants (GpuWinograd below covers other paddings). The last has
+  // enough pixels for three split-K chunks of the filter gradient, and several shared blocks each way.
   const Conv2dShape shapes[] = {conv(3, 7, 9, 12, 20, 3, 1, 1), conv(1, 9, 9, 8, 36, 3, 2, 1),
-                                conv(3, 6, 5, 13, 4, 1, 2, 0), conv(1, 11, 7, 3, 24, 3, 1, 1)};
+                                conv(3, 6, 5, 13, 4, 1, 2, 0), conv(1, 11, 7, 3, 24, 3, 1, 1),
+                                conv(3, 17, 15, 20, 68, 3, 1, 1)};
   std::vector<VariantCase> out;
   for (ConvPass pass : {ConvPass::forward, ConvPass::backward_data, ConvPass::backward_filter})
     for (const Conv2dShape& p : shapes) out.push_back({pass, p});

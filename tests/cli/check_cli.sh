@@ -80,12 +80,12 @@ expect_ok "bench --tune cached uses the file" "7 of 20 convolution kernels tuned
   env VKRES_CACHE_DIR="$tuned" VKRES_LOG=info "$vkres" bench --model resnet20 --batch 2 --steps 1 --tune cached
 expect_ok "bench --tune off uses none" "^untuned$" \
   bash -c "VKRES_CACHE_DIR='$tuned' '$vkres' bench --model resnet20 --batch 2 --steps 1 --tune off 2>&1 | grep -q 'kernels tuned' || echo untuned"
-printf '{"format": "vkres-tuning-3", "for": {' > "$(ls "$tuned"/tuning-*.json)"
+printf '{"format": "vkres-tuning-4", "for": {' > "$(ls "$tuned"/tuning-*.json)"
 expect_ok "a corrupt tuning file is ignored with a warning" "ignoring tuning file .*tuned again" \
   env VKRES_CACHE_DIR="$tuned" "$vkres" bench --model resnet20 --batch 2 --steps 1 --tune cached
-printf '{"format": "vkres-tuning-2", "for": {}, "kernels": {}}' > "$(ls "$tuned"/tuning-*.json)"
-expect_ok "an older vkres's tuning file (no Winograd filter gradients) is tuned again" \
-  "its format is \"vkres-tuning-2\", not this vkres's vkres-tuning-3; the kernels it lists will be tuned again" \
+printf '{"format": "vkres-tuning-3", "for": {}, "kernels": {}}' > "$(ls "$tuned"/tuning-*.json)"
+expect_ok "an older vkres's tuning file (no shared-memory blocks) is tuned again" \
+  "its format is \"vkres-tuning-3\", not this vkres's vkres-tuning-4; the kernels it lists will be tuned again" \
   env VKRES_CACHE_DIR="$tuned" "$vkres" bench --model resnet20 --batch 2 --steps 1 --tune cached
 expect_error "tune without a model" 1 "vkres tune: --model is required" "$vkres" tune
 expect_error "a bad --tune" 1 "--tune: 'fast' is not a tuning mode \(off, cached, auto, force\)" \

@@ -39,13 +39,14 @@ constexpr ConvVariant kSharedBlocks[] = {
 // 4 where the reduction walks fewer than 8 channels per tap (the stem's 3), so fewer staged zeros.
 constexpr uint32_t kSharedSteps = 8;
 uint32_t shared_steps(int channels_per_tap) { return channels_per_tap < 8 ? 4 : kSharedSteps; }
-// The staging and per-row or per-column bookkeeping of a block, in bytes.
-uint64_t shared_bytes(const ConvVariant& v) {
-  const uint64_t rows = v.lane_rows * v.tile_rows, cols = v.lane_cols * v.tile_cols;
-  return (kSharedSteps * (rows + 1) + kSharedSteps * (cols + 1) + 3 * std::max(rows, cols)) * sizeof(float);
-}
+// The outputs a shared block's workgroup owns.
 uint32_t block_rows(const ConvVariant& v) { return v.lane_rows * v.tile_rows; }
 uint32_t block_cols(const ConvVariant& v) { return v.lane_cols * v.tile_cols; }
+// The staging and per-row or per-column bookkeeping of a block, in bytes.
+uint64_t shared_bytes(const ConvVariant& v) {
+  const uint64_t rows = block_rows(v), cols = block_cols(v);
+  return (kSharedSteps * (rows + 1) + kSharedSteps * (cols + 1) + 3 * std::max(rows, cols)) * sizeof(float);
+}
 
 // Split-K (split_k): chunks long enough that writing the partial tile stays a small part of the
 // work, and bounded scratch.
@@ -305,10 +306,10 @@ void conv2d_backward_filter(OpSink& sink, const Conv2dShape& p, TensorId x, Tens
   const bool shared = v.path == ConvPath::shared;
   const uint32_t local = shared ? v.lane_rows * v.lane_cols : conv_local_size(sink);
   const uint64_t filter_size = uint64_t(p.kh) * p.kw * p.cin;
-  const auto tiles_of = [&](const ConvVariant& t) {
-    const uint32_t rows = t.path == ConvPath::shared ? block_rows(t) : t.tile_rows;
-    const uint32_t cols = t.path == ConvPath::shared ? block_cols(t) : t.tile_cols;
-    return graph::ceil_div(p.cout, rows) * graph::ceil_div(filter_size, cols);
+  const auto tiles_of = [&](const ConvVariant& t) {  // a shared block's, or one lane's register tile
+    const bool block = t.path == ConvPath::shared;
+    return graph::ceil_div(p.cout, block ? block_rows(t) : t.tile_rows) *
+           graph::ceil_div(filter_size, block ? block_cols(t) : t.tile_cols);
   };
   // The chunks follow the default tile whatever the variant: they fix the order of the sums.
   const SplitK split = split_k(sink, output_pixels(p), tiles_of(kDefaultFilterTile), p.weight_count());

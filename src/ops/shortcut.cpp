@@ -35,7 +35,7 @@ bool use_texels(const OpSink& sink, const ShortcutAShape& s) {
 void shortcut_a_forward(OpSink& sink, const ShortcutAShape& s, TensorId x, TensorId y) {
   check_shape(s);
   const bool texels = use_texels(sink, s);
-  Dispatch d = texels ? dispatch_1d(sink, "shortcut_fwd_texels", s.output_count() / 4, "shortcut A fwd")
+  Dispatch d = texels ? dispatch_1d(sink, "shortcut_fwd_texels", uint64_t(s.n) * s.oh() * s.ow(), "shortcut A fwd")
                       : dispatch_1d(sink, "shortcut_fwd", s.output_count(), "shortcut A fwd");
   d.push = graph::PushConstants::of(shortcut_push(s, false));
   d.bindings = {{x, Access::read, texels ? View::texels_rgba32f : View::storage}, {y, Access::write}};
@@ -45,7 +45,9 @@ void shortcut_a_forward(OpSink& sink, const ShortcutAShape& s, TensorId x, Tenso
 void shortcut_a_backward(OpSink& sink, const ShortcutAShape& s, TensorId dy, GradOut dx) {
   check_shape(s);
   const bool texels = use_texels(sink, s);
-  Dispatch d = texels ? dispatch_1d(sink, "shortcut_bwd_texels", s.input_count() / 4, "shortcut A bwd")
+  // The texel kernel takes a pixel per invocation; accumulating, only the sampled ones.
+  const uint64_t pixels = dx.accumulate ? uint64_t(s.n) * s.oh() * s.ow() : uint64_t(s.n) * s.h * s.w;
+  Dispatch d = texels ? dispatch_1d(sink, "shortcut_bwd_texels", pixels, "shortcut A bwd")
                       : dispatch_1d(sink, "shortcut_bwd", s.input_count(), "shortcut A bwd");
   d.push = graph::PushConstants::of(shortcut_push(s, dx.accumulate));
   d.bindings = {{dy, Access::read, texels ? View::texels_rgba32f : View::storage}, {dx.tensor, dx.access()}};

@@ -58,6 +58,7 @@ INSTANTIATE_TEST_SUITE_P(Shapes, GpuShortcut,
                                            shortcut(3, 32, 32, 16, 32, 2, 8),  // CIFAR ResNet, even split
                                            shortcut(3, 9, 7, 8, 20, 2, 4),     // texels, odd sizes
                                            shortcut(1, 5, 6, 12, 16, 2, 0),    // texels, zeros appended
+                                           shortcut(2, 7, 8, 4, 12, 3, 4),     // texels, stride 3 (oh = ceil(7 / 3))
                                            shortcut(1, 7, 9, 1, 1, 1, 0)));    // identity
 
 }  // namespace

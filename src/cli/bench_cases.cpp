@@ -179,6 +179,13 @@ std::vector<BenchCase> resnet20_bench_cases(int batch) {
                      ops::global_avgpool_forward(p, batch, 8, 8, 64, x, y);
                    },
                    4.0 * pooled});
+  cases.push_back({"global avgpool bwd 8x8x64",
+                   [=](graph::Program& p) {
+                     auto dy = p.tensor(random_floats(uint64_t(batch) * 64, 1), "dy");
+                     auto dx = p.tensor(pooled * 4, "dx");
+                     ops::global_avgpool_backward(p, batch, 8, 8, 64, dy, {dx});
+                   },
+                   4.0 * pooled});
   cases.push_back({"softmax cross-entropy 10 classes",
                    [=](graph::Program& p) {
                      auto logits = p.tensor(random_floats(uint64_t(batch) * 10, 1), "logits");

@@ -18,9 +18,11 @@ void main() {
   const uint rows = accumulate ? pc.oh : pc.h, cols = accumulate ? pc.ow : pc.w;
   if (q >= pc.n * rows * cols) return;
   const uint col = q % cols, row = (q / cols) % rows, b = q / (cols * rows);
+  // The pixel of dx, and the pixel of dy it takes where it is sampled.
   const uint iy = accumulate ? row * pc.stride : row, ix = accumulate ? col * pc.stride : col;
-  const bool sampled = iy % pc.stride == 0u && ix % pc.stride == 0u;
-  const int src = int(((b * pc.oh + iy / pc.stride) * pc.ow + ix / pc.stride) * cout4 + pc.pad_before / 4u);
+  const uint oy = accumulate ? row : row / pc.stride, ox = accumulate ? col : col / pc.stride;
+  const bool sampled = accumulate || (iy % pc.stride == 0u && ix % pc.stride == 0u);
+  const int src = int(((b * pc.oh + oy) * pc.ow + ox) * cout4 + pc.pad_before / 4u);
   const uint dst = ((b * pc.h + iy) * pc.w + ix) * cin4;
   for (uint c4 = 0u; c4 < cin4; ++c4) {
     const vec4 g = sampled ? texelFetch(dy4, src + int(c4)) : vec4(0.0);

@@ -118,8 +118,10 @@ TEST_P(GpuPoolGlobalAvg, ForwardBackward) {
 
 INSTANTIATE_TEST_SUITE_P(Shapes, GpuPoolGlobalAvg,
                          ::testing::Values(AvgPoolShape{1, 1, 1, 1}, AvgPoolShape{3, 7, 7, 13},
-                                           AvgPoolShape{1, 9, 7, 3}, AvgPoolShape{3, 8, 8, 64},  // texels from here
-                                           AvgPoolShape{1, 32, 32, 64}, AvgPoolShape{2, 5, 3, 8}));
+                                           AvgPoolShape{1, 9, 7, 3},
+                                           // c % 4 == 0: the texel kernels
+                                           AvgPoolShape{3, 8, 8, 64}, AvgPoolShape{1, 32, 32, 64},
+                                           AvgPoolShape{2, 5, 3, 8}));
 
 }  // namespace
 }  // namespace vkres

@@ -12,6 +12,7 @@
 
 #include "cli/bench_cases.hpp"
 #include "cli/bench_model.hpp"
+#include "cli/bench_peak.hpp"
 #include "cli/commands.hpp"
 #include "core/error.hpp"
 #include "graph/program.hpp"
@@ -29,9 +30,12 @@ constexpr const char* kHelp = R"(usage: vkres bench --ops [--batch N] [--repeat 
 --repeat  timed runs per kernel after one warm-up (default 5); the median is reported.
 --filter  only the kernels whose name contains this text ("conv3x3 fwd").
 --model   time a whole training step (SGD with momentum) and evaluation pass of model NAME
-          (resnet20, ...) at --batch (128): images/s on the host clock, and GPU milliseconds per
-          kind of kernel (conv forward, data gradient, filter gradient, batch norm, relu, add,
-          other) from per-dispatch timestamps.
+          (resnet20, ...) at --batch (128): images/s on the host clock; GPU milliseconds per kind
+          of kernel (conv forward, data gradient, filter gradient, batch norm, relu, add, other)
+          from per-dispatch timestamps, and per phase (forward, loss, backward, optimizer) and
+          kind with GFLOP/s and GB/s as fractions of the device's measured FMA peak and copy
+          bandwidth; the start-up time of a first graph (pipelines compiled, or loaded from the
+          caches) and of a second one in the same process (all compiled); the memory plan.
 --steps   timed steps of --model after one warm-up (default 3); medians are reported.
 --slowest list that many of --model's slowest dispatches per pass, with their labels (--json always
           gives every dispatch, in recording order, as "dispatch_ms").
@@ -41,82 +45,6 @@ Times come from GPU timestamps where the device has them, else from the host clo
 submit (which then includes the submit overhead). "cpu ms" is the process's CPU time per run: on a
 CPU driver (lavapipe) the work done, however busy the cores are with other processes.
 )";
-
-struct Timing {
-  double ms = 0;      // median GPU (or host wall) milliseconds of one run
-  double cpu_ms = 0;  // median process CPU milliseconds of one run: a CPU driver's work, whatever else shares the cores
-};
-
-// Medians of one run of `program` over `repeat` runs after a warm-up.
-Timing time_program(graph::Program& program, int repeat, bool timestamps) {
-  program.set_profiling(timestamps);
-  program.run();  // warm-up: pipelines compile on first use on some drivers
-  std::vector<double> runs, cpu;
-  for (int r = 0; r < repeat; ++r) {
-    auto start = std::chrono::steady_clock::now();
-    const double cpu_start = process_cpu_ms();
-    program.run();
-    cpu.push_back(process_cpu_ms() - cpu_start);
-    double wall = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    if (timestamps) {
-      auto ms = program.dispatch_ms();
-      double sum = 0;
-      for (double m : ms) sum += m;
-      runs.push_back(ms.empty() ? wall : sum);
-    } else {
-      runs.push_back(wall);
-    }
-  }
-  std::sort(runs.begin(), runs.end());
-  std::sort(cpu.begin(), cpu.end());
-  return {runs[runs.size() / 2], cpu[cpu.size() / 2]};
-}
-
-struct Peak {
-  double fma_gflops = 0;
-  double copy_gbps = 0;
-};
-
-Peak measure_peak(vk::Context& ctx, int repeat, bool timestamps) {
-  Peak peak;
-  const auto& limits = ctx.limits();
-  const uint32_t local = std::min<uint32_t>(64, limits.max_workgroup_invocations);
-  {
-    graph::Program p(ctx);
-    // Enough workgroups to fill any GPU, few enough to finish quickly on a CPU driver.
-    const uint32_t groups = ctx.info().type == VK_PHYSICAL_DEVICE_TYPE_CPU ? 64 : 8192;
-    const uint32_t iterations = ctx.info().type == VK_PHYSICAL_DEVICE_TYPE_CPU ? 512 : 4096;
-    const uint32_t invocations = groups * local;
-    auto out = p.tensor(uint64_t(invocations) * 16, "fma_out");
-    graph::Dispatch d;
-    d.kernel = "bench_fma";
-    d.spec = {local};
-    d.push = graph::PushConstants::of(push::BenchFmaPush{iterations, invocations, 1.0f});
-    d.bindings = {{out, graph::Access::write}};
-    d.groups = graph::grid_1d(groups, limits);
-    d.label = "fma peak";
-    p.dispatch(d);
-    const double flops = double(invocations) * iterations * 8 * 4 * 2;
-    peak.fma_gflops = flops / (time_program(p, repeat, timestamps).ms * 1e6);
-  }
-  {
-    graph::Program p(ctx);
-    const uint64_t bytes = std::min<uint64_t>(64ull << 20, limits.max_storage_buffer_range);
-    auto src = p.tensor(bytes, "copy_src");
-    auto dst = p.tensor(bytes, "copy_dst");
-    graph::Dispatch d;
-    d.kernel = "bench_copy";
-    d.spec = {local};
-    const uint32_t per_invocation = 16;
-    d.push = graph::PushConstants::of(push::BenchCopyPush{static_cast<uint32_t>(bytes / 16), per_invocation});
-    d.bindings = {{src, graph::Access::read}, {dst, graph::Access::write}};
-    d.groups = graph::grid_1d(graph::ceil_div(bytes / 16, uint64_t(local) * per_invocation), limits);
-    d.label = "copy bandwidth";
-    p.dispatch(d);
-    peak.copy_gbps = 2.0 * double(bytes) / (time_program(p, repeat, timestamps).ms * 1e6);
-  }
-  return peak;
-}
 
 }  // namespace
 

@@ -17,6 +17,7 @@
 namespace vkres::graph {
 
 enum class Access : uint8_t { read = 1, write = 2, read_write = 3 };
+inline bool reads(Access a) { return static_cast<uint8_t>(a) & 1; }
 inline bool writes(Access a) { return static_cast<uint8_t>(a) & 2; }
 
 struct TensorId {

@@ -1,13 +1,15 @@
 #include "graph/graph.hpp"
 
+#include <algorithm>
+#include <iterator>
+#include <set>
+
 #include <fmt/format.h>
 
 #include "core/error.hpp"
 
 namespace vkres::graph {
 namespace {
-
-bool reads(Access a) { return static_cast<uint8_t>(a) & 1; }
 
 size_t arena_index(ArenaKind kind) { return static_cast<size_t>(kind); }
 
@@ -87,6 +89,29 @@ void Graph::dispatch(Dispatch d) {
     VKRES_ASSERT(b.tensor.index < tensors_.size(), d.label + ": binding names an unknown tensor");
   note_uses(d, static_cast<uint32_t>(dispatches_.size()));
   dispatches_.push_back(std::move(d));
+}
+
+void Graph::begin_phase(std::string name) {
+  VKRES_ASSERT(!compiled(), "Graph: begin_phase(" + name + ") after compile()");
+  if (!phase_starts_.empty() && phase_starts_.back().first == dispatches_.size()) phase_starts_.pop_back();
+  phase_starts_.emplace_back(dispatches_.size(), std::move(name));
+}
+
+const std::string& Graph::phase_of(size_t dispatch) const {
+  static const std::string none;
+  auto after = std::upper_bound(phase_starts_.begin(), phase_starts_.end(), dispatch,
+                                [](size_t index, const auto& start) { return index < start.first; });
+  return after == phase_starts_.begin() ? none : std::prev(after)->second;
+}
+
+uint64_t Graph::bound_bytes(size_t dispatch) const {
+  std::set<std::pair<uint32_t, bool>> counted;  // (tensor, as written)
+  uint64_t total = 0;
+  for (const Binding& b : dispatches_.at(dispatch).bindings)
+    for (const bool written : {false, true})
+      if ((written ? writes(b.access) : reads(b.access)) && counted.insert({b.tensor.index, written}).second)
+        total += tensors_[b.tensor.index].bytes;
+  return total;
 }
 
 // A transient tensor's bytes hold another tensor's data until something writes them, so its first

@@ -16,6 +16,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "graph/dispatch.hpp"
@@ -91,6 +92,13 @@ class Graph : public OpSink {
   // GPU milliseconds of each dispatch in the last run (empty without profiling or timestamps).
   std::vector<double> dispatch_ms() const;
   const std::vector<Dispatch>& dispatches() const { return dispatches_; }
+  // Names the part of the work that the dispatches added from now on belong to ("forward",
+  // "backward", "optimizer"), so that profiles can total each part; "" before the first call.
+  void begin_phase(std::string name);
+  const std::string& phase_of(size_t dispatch) const;
+  // The bytes of the tensors bound to a dispatch, each tensor read counted once and each tensor
+  // written once: the traffic a kernel that touches every bound byte once would need, for GB/s.
+  uint64_t bound_bytes(size_t dispatch) const;
   size_t barrier_count() const;
 
  private:
@@ -121,6 +129,7 @@ class Graph : public OpSink {
   vk::Context& ctx_;
   std::vector<Tensor> tensors_;
   std::vector<Dispatch> dispatches_;
+  std::vector<std::pair<size_t, std::string>> phase_starts_;  // (first dispatch, phase name), in order
   // The end of each persistent arena's last tensor, as the planner will place it.
   std::array<uint64_t, arena_kind_count> arena_end_{};
   std::array<std::optional<TensorId>, arena_kind_count> arena_views_{};

@@ -108,6 +108,7 @@ void ForwardGraph::import_state(size_t layer) {
 }
 
 void ForwardGraph::build_forward() {
+  graph_.begin_phase("forward");
   for (size_t i = 0; i < layers_.size(); ++i) import_state(i);
   for (size_t i = 0; i < layers_.size(); ++i) forward(i);
 }
@@ -176,6 +177,7 @@ void ForwardGraph::forward_batchnorm(size_t layer, std::optional<TensorId> resid
 }
 
 void ForwardGraph::build_loss(ops::GradOut dlogits) {
+  graph_.begin_phase("loss");
   const uint32_t classes = uint32_t(spec_.layers.back().out.c);
   ops::softmax_cross_entropy(graph_, uint32_t(batch_), classes, 0.0f, layers_.back().output, labels_, dlogits,
                              metrics_);

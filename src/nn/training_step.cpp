@@ -22,6 +22,7 @@ TrainingStep::TrainingStep(ModelState& state, int batch, const ops::SgdConfig& s
   build_forward();
   declare_gradients();
   build_loss(grad_of(int(layers_.size()) - 1));
+  graph_.begin_phase("backward");
   for (size_t i = layers_.size(); i-- > 0;) backward(i);
   build_optimizer();
 }
@@ -167,6 +168,7 @@ void TrainingStep::backward_fc(const Layer& l, LayerTensors& t) {
 // One dispatch over the three aligned blocks. Weight decay reaches the padding between tensors
 // too, which is harmless: it is zero in all three and stays zero.
 void TrainingStep::build_optimizer() {
+  graph_.begin_phase("optimizer");
   const TensorId params = graph_.external("parameters", state_.parameters());
   const TensorId grads = graph_.arena_view(ArenaKind::gradients);
   VKRES_ASSERT(graph_.bytes(grads) == graph_.bytes(params),

@@ -80,6 +80,33 @@ expect_ok "bench --tune cached uses the file" "7 of 20 convolution kernels tuned
   env VKRES_CACHE_DIR="$tuned" VKRES_LOG=info "$vkres" bench --model resnet20 --batch 2 --steps 1 --tune cached
 expect_ok "bench --tune off uses none" "^untuned$" \
   bash -c "VKRES_CACHE_DIR='$tuned' '$vkres' bench --model resnet20 --batch 2 --steps 1 --tune off 2>&1 | grep -q 'kernels tuned' || echo untuned"
+# bench --model: every phase and kind, rated against this device's measured peak; both start-ups.
+cat >"$work/check_bench.py" <<'EOF'
+import json, sys
+d = json.load(sys.stdin)
+assert d["peak"]["fma_gflops"] > 0 and d["peak"]["copy_gbps"] > 0, d["peak"]
+train, ev = d["train"], d["eval"]
+def rows(p, phase):
+    return {r["kind"]: r for r in p["profile"] if r["phase"] == phase}
+assert [r["phase"] for r in train["profile"]][0] == "forward"
+assert sorted({r["phase"] for r in train["profile"]}) == ["backward", "forward", "loss", "optimizer"]
+assert sorted({r["phase"] for r in ev["profile"]}) == ["forward", "loss"]
+assert {"conv bwd data", "conv bwd filter", "batchnorm"} <= set(rows(train, "backward"))
+assert list(rows(train, "optimizer")) == ["other"]
+fwd, eval_fwd = rows(train, "forward")["conv fwd"], rows(ev, "forward")["conv fwd"]
+assert fwd["flops"] > 0 and fwd["flops"] == eval_fwd["flops"], (fwd, eval_fwd)
+assert fwd["gflops"] > 0 and abs(fwd["fraction_of_fma_peak"] * d["peak"]["fma_gflops"] - fwd["gflops"]) < 1e-6
+for p in (train, ev):
+    kinds = sum(p["kind_ms"].values())
+    assert abs(sum(r["ms"] for r in p["profile"]) - kinds) <= 1e-6 * kinds, p["kind_ms"]
+    assert all(r["bytes"] > 0 for r in p["profile"])
+    assert p["start_ms"] > 0 and p["restart_ms"] > 0 and p["pipelines_created"] >= 0
+print("bench json ok")
+EOF
+expect_ok "bench --model --json gives phases, rates and both start-ups" "^bench json ok$" \
+  bash -c "VKRES_CACHE_DIR='$tuned' '$vkres' bench --model resnet20 --batch 2 --steps 1 --tune cached --json | python3 '$work/check_bench.py'"
+expect_ok "bench --model prints the phases" "^  optimizer +other +[0-9.]+ +[0-9.]+ +[0-9.]+%" \
+  env VKRES_CACHE_DIR="$tuned" "$vkres" bench --model resnet20 --batch 2 --steps 1 --tune cached
 printf '{"format": "vkres-tuning-4", "for": {' > "$(ls "$tuned"/tuning-*.json)"
 expect_ok "a corrupt tuning file is ignored with a warning" "ignoring tuning file .*tuned again" \
   env VKRES_CACHE_DIR="$tuned" "$vkres" bench --model resnet20 --batch 2 --steps 1 --tune cached

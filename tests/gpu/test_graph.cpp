@@ -1,5 +1,6 @@
 // graph::Graph on a real device: planned memory gives the same bits as eager allocation, reused
-// bytes are ordered by barriers, replays equal fresh recordings, arena views, impossible plans.
+// bytes are ordered by barriers, replays equal fresh recordings, arena views, phases and bound
+// bytes for profiles, impossible plans.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -210,6 +211,29 @@ TEST(GpuGraph, ArenaViewUpdatesEveryParameterInOneDispatch) {
   };
   expect_step(tp1, tm1, p1, g1);
   expect_step(tp2, tm2, p2, g2);
+}
+
+// What profiles total (vkres bench --model): each dispatch's phase, and the bytes of the tensors it
+// binds, each counted once per direction however often it is bound.
+TEST(GpuGraph, PhasesAndBoundBytesForProfiles) {
+  Graph g(gpu());
+  const uint64_t n = 70 * 13, bytes = n * sizeof(float);
+  TensorId x = g.persistent("x", bytes, ArenaKind::inputs);
+  TensorId sum = g.persistent("sum", bytes, ArenaKind::inputs);
+  TensorId r = g.transient("r", bytes);
+  ops::relu_forward(g, x, r, n);  // before any phase
+  g.begin_phase("forward");
+  g.begin_phase("backward");  // the empty "forward" gives way
+  ops::add(g, r, x, {sum, false}, n);
+  ops::add(g, r, r, {sum, true}, n);  // r bound twice; sum read and written
+  g.begin_phase("optimizer");
+  ASSERT_EQ(g.dispatches().size(), 3u);
+  EXPECT_EQ(g.phase_of(0), "");
+  EXPECT_EQ(g.phase_of(1), "backward");
+  EXPECT_EQ(g.phase_of(2), "backward");
+  EXPECT_EQ(g.bound_bytes(0), 2 * bytes);
+  EXPECT_EQ(g.bound_bytes(1), 3 * bytes);
+  EXPECT_EQ(g.bound_bytes(2), 3 * bytes);
 }
 
 TEST(GpuGraph, ImpossiblePlansThrowBeforeAllocating) {

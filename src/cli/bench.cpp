@@ -81,8 +81,8 @@ int bench_command(const std::vector<std::string>& argv) {
                timestamps ? "GPU timestamps" : "host clock");
   const Peak peak = measure_peak(ctx, repeat, timestamps);
   if (!json)
-    fmt::print("peak: {:.1f} GFLOP/s FMA, {:.1f} GB/s copy\n\n{:<44} {:>9} {:>9} {:>7} {:>8} {:>7} {:>9}\n",
-               peak.fma_gflops, peak.copy_gbps, "kernel (ResNet-20 shapes, batch " + std::to_string(batch) + ")",
+    fmt::print("peak: {}\n\n{:<44} {:>9} {:>9} {:>7} {:>8} {:>7} {:>9}\n", describe_peak(peak),
+               "kernel (ResNet-20 shapes, batch " + std::to_string(batch) + ")",
                "ms", "GFLOP/s", "%peak", "GB/s", "%copy", "cpu ms");
 
   nlohmann::json rows = nlohmann::json::array();
@@ -110,7 +110,7 @@ int bench_command(const std::vector<std::string>& argv) {
                           {"limits_profile", vk::limits_profile_name(ctx.limits_profile())},
                           {"timing", timestamps ? "gpu_timestamps" : "host_clock"},
                           {"batch", batch},
-                          {"peak", {{"fma_gflops", peak.fma_gflops}, {"copy_gbps", peak.copy_gbps}}},
+                          {"peak", peak_json(peak)},
                           {"ops", rows}};
     fmt::print("{}\n", out.dump(2));
   }

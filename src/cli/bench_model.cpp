@@ -207,8 +207,7 @@ ModelBench bench_model(vk::Context& ctx, const std::string& model, int batch, in
 void print_model_bench(const ModelBench& b, const std::string& model, int batch, int steps, int slowest) {
   fmt::print("{} batch {} on {}, median of {} steps after a warm-up ({})\n", model, batch, b.device, steps,
              b.timestamps ? "GPU timestamps per dispatch" : "host clock per submit");
-  fmt::print("this device: {:.1f} GFLOP/s FMA, {:.1f} GB/s copy (the microbenchmarks of 'vkres bench --ops')\n\n",
-             b.peak.fma_gflops, b.peak.copy_gbps);
+  fmt::print("this device: {}\n\n", describe_peak(b.peak));
   fmt::print("{:<22} {:>12} {:>12}\n", "", "training", "evaluation");
   auto line = [](const std::string& name, double t, double e, int decimals = 1) {
     fmt::print("{:<22} {:>12.{}f} {:>12.{}f}\n", name, t, decimals, e, decimals);
@@ -241,7 +240,8 @@ void print_model_bench(const ModelBench& b, const std::string& model, int batch,
   print_profile(b.eval, "evaluation, by phase and kind", b.peak);
   fmt::print("\nGFLOP/s counts the operations each kernel does (a Winograd convolution's transforms and\n"
              "products, fewer than the direct convolution's); GB/s counts the bytes of the tensors each\n"
-             "dispatch binds, read once and written once, so a kernel that rereads reaches past 100%.\n");
+             "dispatch binds, read once and written once: a kernel that rereads, or mostly reads (on CPU\n"
+             "drivers a store costs more than a load), can pass the copy's 100%.\n");
   if (slowest > 0) {
     print_slowest(b.train, "training", slowest);
     print_slowest(b.eval, "evaluation", slowest);
@@ -274,7 +274,7 @@ nlohmann::json model_bench_json(const ModelBench& b, int batch) {
           {"timing", b.timestamps ? "gpu_timestamps" : "host_clock"},
           {"batch", batch},
           {"pipeline_cache_loaded", b.pipeline_cache_loaded},
-          {"peak", {{"fma_gflops", b.peak.fma_gflops}, {"copy_gbps", b.peak.copy_gbps}}},
+          {"peak", peak_json(b.peak)},
           {"train", pass(b.train)},
           {"eval", pass(b.eval)}};
 }

@@ -97,6 +97,18 @@ bool r32f_possible(const OpSink& sink, ConvPass pass, const Conv2dShape& p) {
   return r32f_texel_reads(sink, a) && r32f_texel_reads(sink, b);
 }
 
+// The patch path unrolls a lane's whole reduction, kh * kw * cin steps, for every output channel:
+// small receptive fields only, and few enough products per pixel that the JIT stays quick.
+constexpr int kPatchMaxField = 32;
+constexpr int kPatchMaxProducts = 1024;
+constexpr std::pair<uint32_t, uint32_t> kPatchTiles[] = {{8, 4}, {4, 4}, {16, 4}, {8, 8}};
+
+bool patch_possible(const OpSink& sink, ConvPass pass, const Conv2dShape& p) {
+  const int field = p.kh * p.kw * p.cin;
+  return pass == ConvPass::forward && field <= kPatchMaxField && field * p.cout <= kPatchMaxProducts &&
+         r32f_texel_reads(sink, p.input_count());
+}
+
 // How a direct variant reads its operands, and the suffix of its kernel's name.
 View operand_view(ConvPath path) {
   return path == ConvPath::texels ? View::texels_rgba32f : path == ConvPath::r32f ? View::texels_r32f : View::storage;
@@ -106,6 +118,7 @@ const char* kernel_suffix(ConvPath path) {
     case ConvPath::texels: return "_texels";
     case ConvPath::r32f: return "_r32f";
     case ConvPath::shared: return "_shared";
+    case ConvPath::patch: return "_patch";
     default: return "";
   }
 }
@@ -158,6 +171,21 @@ void sum_chunks(OpSink& sink, TensorId partials, uint32_t chunks, uint64_t count
 // A linear layer is a 1x1 convolution of n 1x1 images: x [n][in] is NHWC, w [out][in] is OHWI.
 Conv2dShape linear_as_conv(int n, int in, int out) { return {.n = n, .cin = in, .cout = out}; }
 
+// conv2d_fwd_patch.comp: one lane per TILE_ROWS adjacent output pixels of a row, all output
+// channels; the shape of the reduction is baked into the pipeline.
+void patch_forward(OpSink& sink, const Conv2dShape& p, const ConvVariant& v, TensorId x, TensorId w,
+                   std::optional<TensorId> bias, TensorId y) {
+  push::Conv2dPush pc = shape_push(p);
+  pc.has_bias = bias.has_value();
+  const uint64_t lanes = uint64_t(p.n) * p.oh() * graph::ceil_div(p.ow(), v.tile_rows);
+  const uint32_t local = gemm_rows_local_size(sink, lanes, 1);
+  Dispatch d = conv_dispatch(local, v, "conv2d_fwd", pc, graph::ceil_div(lanes, local), sink, "conv2d fwd " + describe(p));
+  d.spec.insert(d.spec.end(), {uint32_t(p.kh), uint32_t(p.kw), uint32_t(p.cin), uint32_t(p.cout), uint32_t(p.stride_w)});
+  d.bindings = {{x, Access::read, View::texels_r32f}, {w, Access::read}, {bias.value_or(w), Access::read}, {y, Access::write}};
+  d.flops = 2 * p.macs();
+  sink.dispatch(std::move(d));
+}
+
 }  // namespace
 
 const char* conv_pass_name(ConvPass pass) {
@@ -198,7 +226,7 @@ SplitK split_k(const OpSink& sink, uint64_t rows, uint64_t invocations_per_chunk
 }
 
 std::string ConvVariant::name() const {
-  const char* names[] = {"texels", "r32f", "storage", "winograd2", "winograd4", "shared"};
+  const char* names[] = {"texels", "r32f", "storage", "winograd2", "winograd4", "shared", "patch"};
   if (path == ConvPath::shared)
     return fmt::format("shared {}x{}/{}x{}", block_rows(*this), block_cols(*this), tile_rows, tile_cols);
   return fmt::format("{} {}x{}", names[static_cast<int>(path)], tile_rows, tile_cols);
@@ -224,6 +252,8 @@ std::vector<ConvVariant> conv2d_variants(const OpSink& sink, ConvPass pass, cons
   if (winograd_enabled())
     for (ConvPath path : {ConvPath::winograd2, ConvPath::winograd4})
       if (winograd_possible(sink, pass, p, path)) add_path(path);
+  if (patch_possible(sink, pass, p))
+    for (auto [rows, cols] : kPatchTiles) out.push_back({.path = ConvPath::patch, .tile_rows = rows, .tile_cols = cols});
   for (const ConvVariant& v : kSharedBlocks)
     if (v.lane_rows * v.lane_cols <= sink.limits().max_workgroup_invocations &&
         v.lane_cols <= sink.limits().max_workgroup_size[0] && shared_bytes(v) <= sink.limits().max_shared_memory)
@@ -257,6 +287,7 @@ void conv2d_forward(OpSink& sink, const Conv2dShape& p, TensorId x, TensorId w, 
   check_params(p, "conv2d_forward");
   const ConvVariant v = conv2d_chosen_variant(sink, ConvPass::forward, p);
   if (is_winograd(v.path)) return winograd_forward(sink, p, v, x, w, bias, y);
+  if (v.path == ConvPath::patch) return patch_forward(sink, p, v, x, w, bias, y);
   const bool shared = v.path == ConvPath::shared;
   const uint32_t local = shared ? v.lane_rows * v.lane_cols : gemm_rows_local_size(sink, output_pixels(p), v.tile_rows);
   const uint32_t rows = shared ? block_rows(v) : local * v.tile_rows, cols = shared ? block_cols(v) : v.tile_cols;

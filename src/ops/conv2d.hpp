@@ -28,8 +28,11 @@ const char* conv_pass_name(ConvPass pass);  // conv2d_fwd, conv2d_bwd_data, conv
 // Winograd F(2x2, 3x3) or F(4x4, 3x3) (ops/winograd.hpp: every pass of a 3x3 stride-1 convolution;
 // 2.25x or 4x fewer multiplies, results that differ from the direct ones by rounding), or the
 // direct GEMM tiled in shared memory for GPUs (storage loads staged once per workgroup, small
-// register tiles; the same products in the same order as the other direct paths, so the same bits).
-enum class ConvPath { texels, r32f, storage, winograd2, winograd4, shared };
+// register tiles; the same products in the same order as the other direct paths, so the same bits),
+// or, for the forward pass of a small receptive field (the stem's 3x3x3), each lane's receptive
+// fields gathered once and the weights at offsets fixed per pipeline (conv2d_fwd_patch.comp: the
+// same products in the same order, so the same bits).
+enum class ConvPath { texels, r32f, storage, winograd2, winograd4, shared, patch };
 bool is_winograd(ConvPath path);
 
 // One way to run a pass: a path and the register tile of one invocation in GEMM rows x columns

@@ -13,9 +13,9 @@ namespace vkres::tune {
 namespace {
 
 // 2: Winograd paths among the candidates; 3: among the filter gradients' too; 4: the shared-memory
-// blocks on GPUs. A file of an earlier format never timed them, so its kernels are tuned again
-// rather than kept.
-constexpr const char* kFormat = "vkres-tuning-4";
+// blocks on GPUs; 5: the patch forward of small receptive fields. A file of an earlier format never
+// timed them, so its kernels are tuned again rather than kept.
+constexpr const char* kFormat = "vkres-tuning-5";
 
 std::string uuid_hex(const vk::DeviceInfo& info) {
   std::string s;

@@ -107,12 +107,12 @@ expect_ok "bench --model --json gives phases, rates and both start-ups" "^bench 
   bash -c "VKRES_CACHE_DIR='$tuned' '$vkres' bench --model resnet20 --batch 2 --steps 1 --tune cached --json | python3 '$work/check_bench.py'"
 expect_ok "bench --model prints the phases" "^  optimizer +other +[0-9.]+ +[0-9.]+ +[0-9.]+%" \
   env VKRES_CACHE_DIR="$tuned" "$vkres" bench --model resnet20 --batch 2 --steps 1 --tune cached
-printf '{"format": "vkres-tuning-4", "for": {' > "$(ls "$tuned"/tuning-*.json)"
+printf '{"format": "vkres-tuning-5", "for": {' > "$(ls "$tuned"/tuning-*.json)"
 expect_ok "a corrupt tuning file is ignored with a warning" "ignoring tuning file .*tuned again" \
   env VKRES_CACHE_DIR="$tuned" "$vkres" bench --model resnet20 --batch 2 --steps 1 --tune cached
-printf '{"format": "vkres-tuning-3", "for": {}, "kernels": {}}' > "$(ls "$tuned"/tuning-*.json)"
-expect_ok "an older vkres's tuning file (no shared-memory blocks) is tuned again" \
-  "its format is \"vkres-tuning-3\", not this vkres's vkres-tuning-4; the kernels it lists will be tuned again" \
+printf '{"format": "vkres-tuning-4", "for": {}, "kernels": {}}' > "$(ls "$tuned"/tuning-*.json)"
+expect_ok "an older vkres's tuning file (no patch forward) is tuned again" \
+  "its format is \"vkres-tuning-4\", not this vkres's vkres-tuning-5; the kernels it lists will be tuned again" \
   env VKRES_CACHE_DIR="$tuned" "$vkres" bench --model resnet20 --batch 2 --steps 1 --tune cached
 expect_error "tune without a model" 1 "vkres tune: --model is required" "$vkres" tune
 expect_error "a bad --tune" 1 "--tune: 'fast' is not a tuning mode \(off, cached, auto, force\)" \

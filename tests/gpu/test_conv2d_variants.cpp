@@ -1,5 +1,5 @@
 // Every convolution variant the autotuner can choose (src/tune): each path (texel or storage loads,
-// Winograd, shared-memory blocks) and tile, forced through Program::set_kernel_choices, against the
+// Winograd, shared-memory blocks, the patch forward) and tile, forced through Program::set_kernel_choices, against the
 // double-precision reference on awkward shapes; the direct variants also bit for bit against the
 // default on values that round, the Winograd ones within its rounding of the reference.
 #include <gtest/gtest.h>
@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "graph/program.hpp"
+#include "ops/common.hpp"
 #include "ops/conv2d.hpp"
 #include "ops/winograd.hpp"
 #include "ref/reference.hpp"
@@ -198,6 +199,38 @@ TEST(GpuConv2dChoice, SharedBlocksAreTunedOnGpusOnly) {
     }
 }
 
+// The patch forward runs the small receptive fields only (the stem's 3x3x3), and adds a bias as the
+// default variant does, bit for bit.
+TEST(GpuConv2dChoice, PatchForwardTakesSmallFieldsAndAddsTheBias) {
+  graph::Program probe(gpu());
+  const auto has_patch = [&](ConvPass pass, const Conv2dShape& p) {
+    const auto variants = ops::conv2d_variants(probe, pass, p);
+    return std::any_of(variants.begin(), variants.end(), [](const auto& v) { return v.path == ops::ConvPath::patch; });
+  };
+  if (!ops::r32f_texel_reads(probe, 4)) GTEST_SKIP() << "texel loads off";
+  EXPECT_TRUE(has_patch(ConvPass::forward, conv(2, 32, 32, 3, 16, 3, 1, 1))) << "the CIFAR stem";
+  EXPECT_FALSE(has_patch(ConvPass::backward_filter, conv(2, 32, 32, 3, 16, 3, 1, 1))) << "forward only";
+  EXPECT_FALSE(has_patch(ConvPass::forward, conv(2, 32, 32, 16, 16, 3, 1, 1))) << "a field of 144";
+  EXPECT_FALSE(has_patch(ConvPass::forward, conv(2, 56, 56, 3, 64, 7, 2, 3))) << "the ImageNet stem's 147";
+
+  const Conv2dShape p = conv(3, 5, 7, 3, 5, 3, 1, 1);
+  const Vec x = exact_values(p.input_count(), 1), w = exact_values(p.weight_count(), 2), bias = exact_values(5, 4);
+  const auto run = [&](const char* choice) {
+    const vk::KernelChoices choices{{ops::conv2d_tuning_key(ConvPass::forward, p), choice}};
+    graph::Program prog(gpu());
+    prog.set_kernel_choices(&choices);
+    auto tx = prog.tensor(test::to_float(x), "x"), tw = prog.tensor(test::to_float(w), "w");
+    auto tb = prog.tensor(test::to_float(bias), "bias"), ty = prog.tensor(p.output_count() * 4, "y");
+    ops::conv2d_forward(prog, p, tx, tw, tb, ty);
+    prog.run();
+    return prog.download(ty);
+  };
+  const std::vector<float> patch = run("patch 8x4");
+  test::expect_close(patch, ref::conv2d_forward(p, x, w, bias), 1e-6, "patch with a bias");
+  const std::vector<float> direct = run("r32f 16x16");
+  EXPECT_EQ(0, std::memcmp(patch.data(), direct.data(), patch.size() * sizeof(float)));
+}
+
 // A tuned choice that names no variant of this shape (a stale file, another profile) is ignored.
 TEST(GpuConv2dChoice, UnknownOrIneligibleChoicesFallBackToTheDefault) {
   const Conv2dShape p = conv(1, 5, 5, 3, 5, 3, 1, 1);  // cin 3: no texel variant
@@ -222,6 +255,9 @@ std::vector<VariantCase> cases() {
   std::vector<VariantCase> out;
   for (ConvPass pass : {ConvPass::forward, ConvPass::backward_data, ConvPass::backward_filter})
     for (const Conv2dShape& p : shapes) out.push_back({pass, p});
+  // The patch forward (small receptive fields) at stride 2 with rows of 4 pixels, which leave its
+  // 8- and 16-pixel lanes part empty, and cout 5, which no column block divides.
+  out.push_back({ConvPass::forward, conv(3, 5, 7, 3, 5, 3, 2, 1)});
   return out;
 }
 

@@ -21,7 +21,7 @@
 namespace vkres::cli {
 namespace {
 
-constexpr const char* kHelp = R"(usage: vkres bench --ops [--batch N] [--repeat N] [--json] [--device N|NAME] [--limits PROFILE]
+constexpr const char* kHelp = R"(usage: vkres bench --ops [--batch N] [--repeat N] [--filter TEXT] [--tune MODE] [--json] [--device N|NAME] [--limits PROFILE]
        vkres bench --model NAME [--batch N] [--steps N] [--slowest N] [--json] [--tune MODE] [--device N|NAME] [--limits PROFILE]
 
 --ops     time each kernel (forward and backward) on the ResNet-20 layer shapes at --batch (128),
@@ -39,12 +39,23 @@ constexpr const char* kHelp = R"(usage: vkres bench --ops [--batch N] [--repeat 
 --steps   timed steps of --model after one warm-up (default 3); medians are reported.
 --slowest list that many of --model's slowest dispatches per pass, with their labels (--json always
           gives every dispatch, in recording order, as "dispatch_ms").
---tune    auto (default), cached or off: the tuned convolution variants --model runs with (see
-          'vkres tune --help'); --ops always times the default variants.
+--tune    auto, cached or off: the tuned convolution variants --model runs with (see 'vkres tune
+          --help'; auto by default). --ops times the default variants unless --tune is given, then
+          the ones tuned for ResNet-20 at --batch; its last column names the variant that ran.
 Times come from GPU timestamps where the device has them, else from the host clock around each
 submit (which then includes the submit overhead). "cpu ms" is the process's CPU time per run: on a
 CPU driver (lavapipe) the work done, however busy the cores are with other processes.
 )";
+
+// The convolution variant a case ran: the "[...]" in its first convolution dispatch's label.
+std::string variant_of(const graph::Program& p) {
+  for (const graph::Dispatch& d : p.dispatches()) {
+    const size_t open = d.label.find(" ["), close = d.label.find(']', open);
+    if (d.label.starts_with("conv2d") && open != std::string::npos && close != std::string::npos)
+      return d.label.substr(open + 2, close - open - 2);
+  }
+  return "";
+}
 
 }  // namespace
 
@@ -75,15 +86,19 @@ int bench_command(const std::vector<std::string>& argv) {
       print_model_bench(b, model, batch, steps, static_cast<int>(args.get_int("--slowest", 0, 0, 100000)));
     return 0;
   }
+  // Tuned, the convolution cases run what train and bench --model would at this batch.
+  const bool tuned = args.given("--tune") && tune_mode(args) != tune::Mode::off;
+  if (tuned) apply_tuning(ctx, tune_mode(args), nn::describe_model(nn::parse_model("resnet20")), batch, true);
   const bool timestamps = ctx.limits().timestamps;
   if (!json)
-    fmt::print("device: {} ({}), timing by {}\n", ctx.info().name, vk::device_type_name(ctx.info().type),
-               timestamps ? "GPU timestamps" : "host clock");
+    fmt::print("device: {} ({}), timing by {}, {}\n", ctx.info().name, vk::device_type_name(ctx.info().type),
+               timestamps ? "GPU timestamps" : "host clock",
+               tuned ? "the tuned convolution variants" : "the default convolution variants");
   const Peak peak = measure_peak(ctx, repeat, timestamps);
   if (!json)
     fmt::print("peak: {}\n\n{:<44} {:>9} {:>9} {:>7} {:>8} {:>7} {:>9}\n", describe_peak(peak),
                "kernel (ResNet-20 shapes, batch " + std::to_string(batch) + ")",
-               "ms", "GFLOP/s", "%peak", "GB/s", "%copy", "cpu ms");
+               "ms", "GFLOP/s", "%peak", "GB/s", "%copy", "cpu ms  variant");
 
   nlohmann::json rows = nlohmann::json::array();
   const std::string filter = args.get("--filter");
@@ -99,10 +114,10 @@ int bench_command(const std::vector<std::string>& argv) {
     const double gflops = flops / (ms * 1e6), gbps = bytes / (ms * 1e6);
     rows.push_back({{"kernel", c.name}, {"ms", ms}, {"gflops", gflops}, {"fraction_of_fma_peak", gflops / peak.fma_gflops},
                     {"gbps", gbps}, {"fraction_of_copy_bandwidth", gbps / peak.copy_gbps}, {"flops", flops},
-                    {"bytes", bytes}, {"cpu_ms", t.cpu_ms}});
+                    {"bytes", bytes}, {"cpu_ms", t.cpu_ms}, {"variant", variant_of(p)}});
     if (!json)
-      fmt::print("{:<44} {:>9.3f} {:>9.2f} {:>6.1f}% {:>8.2f} {:>6.1f}% {:>9.3f}\n", c.name, ms, gflops,
-                 100 * gflops / peak.fma_gflops, gbps, 100 * gbps / peak.copy_gbps, t.cpu_ms);
+      fmt::print("{:<44} {:>9.3f} {:>9.2f} {:>6.1f}% {:>8.2f} {:>6.1f}% {:>9.3f}  {}\n", c.name, ms, gflops,
+                 100 * gflops / peak.fma_gflops, gbps, 100 * gbps / peak.copy_gbps, t.cpu_ms, variant_of(p));
   }
   if (json) {
     nlohmann::json out = {{"device", ctx.info().name},

@@ -80,6 +80,14 @@ expect_ok "bench --tune cached uses the file" "7 of 20 convolution kernels tuned
   env VKRES_CACHE_DIR="$tuned" VKRES_LOG=info "$vkres" bench --model resnet20 --batch 2 --steps 1 --tune cached
 expect_ok "bench --tune off uses none" "^untuned$" \
   bash -c "VKRES_CACHE_DIR='$tuned' '$vkres' bench --model resnet20 --batch 2 --steps 1 --tune off 2>&1 | grep -q 'kernels tuned' || echo untuned"
+stem_choice=$(python3 -c 'import json, sys
+print(json.load(open(sys.argv[1]))["kernels"]["conv2d_fwd 3x3/s1x1/p1x1 3->16 on 2x32x32"]["variant"])' \
+  "$(ls "$tuned"/tuning-*.json)")
+expect_ok "bench --ops --tune cached runs the tuned variant ($stem_choice)" \
+  "conv3x3 fwd 32x32x3->16 s1 .*  $stem_choice$" \
+  env VKRES_CACHE_DIR="$tuned" "$vkres" bench --ops --batch 2 --repeat 1 --tune cached --filter "fwd 32x32x3"
+expect_ok "bench --ops without --tune runs the defaults" "the default convolution variants" \
+  env VKRES_CACHE_DIR="$tuned" "$vkres" bench --ops --batch 2 --repeat 1 --filter "fwd 32x32x3"
 # bench --model: every phase and kind, rated against this device's measured peak; both start-ups.
 cat >"$work/check_bench.py" <<'EOF'
 import json, sys

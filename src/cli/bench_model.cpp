@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <memory>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -41,14 +42,6 @@ void load_parity_init(nn::ModelState& state) {
   for (const nn::Layer& l : state.spec().layers)
     for (const nn::StateEntry& e : l.state) owner[e.name] = &l;
   state.load([&](const nn::StateEntry& e) { return nn::parity_init(*owner.at(e.name), e); });
-}
-
-// Per-kind GPU milliseconds of the last run of `g`.
-std::map<std::string, double> kind_ms(const graph::Graph& g) {
-  std::map<std::string, double> ms;
-  const std::vector<double> times = g.dispatch_ms();
-  for (size_t i = 0; i < times.size() && i < g.dispatches().size(); ++i) ms[kind_of(g.dispatches()[i].label)] += times[i];
-  return ms;
 }
 
 // The rows of `g`'s profile, phases in recording order and kinds in kKinds order, with their
@@ -100,14 +93,16 @@ ModelBenchPass time_pass(vk::Context& ctx, const graph::Graph& g, int steps, std
     one();
     cpu.push_back(process_cpu_ms() - cpu_start);
     wall.push_back(ms_since(start));
-    for (const auto& [kind, ms] : kind_ms(g)) per_kind[kind].push_back(ms);
     const std::vector<double> times = g.dispatch_ms();
     std::vector<double> row_ms(pass.profile.size(), 0.0);
+    std::map<std::string, double> step_kind_ms;
     for (size_t i = 0; i < times.size() && i < per_dispatch.size(); ++i) {
       per_dispatch[i].push_back(times[i]);
       row_ms[row_of[i]] += times[i];
+      step_kind_ms[pass.profile[row_of[i]].kind] += times[i];
     }
     for (size_t r = 0; r < row_ms.size(); ++r) per_row[r].push_back(row_ms[r]);
+    for (const auto& [kind, ms] : step_kind_ms) per_kind[kind].push_back(ms);
   }
   pass.wall_ms = median(wall);
   pass.cpu_ms = median(cpu);
@@ -165,41 +160,37 @@ ModelBench bench_model(vk::Context& ctx, const std::string& model, int batch, in
   const ops::SgdConfig sgd{.momentum = 0.9f, .weight_decay = 1e-4f};
   // A tiny learning rate keeps the weights (and so the arithmetic) near the initialization.
   constexpr float kLearningRate = 1e-6f;
-  // Building a graph and running it once, as a start of `vkres train` or `vkres eval` does; the
-  // second time in this process every pipeline exists and has run already.
-  auto start_training = [&] {
-    nn::TrainingStep train(state, batch, sgd);
-    train.set_batch(images, labels);
-    train.set_profiling(true);
-    train.step(kLearningRate);
+  // A graph as a start of `vkres train` or `vkres eval` builds it; the second time in this process
+  // every pipeline exists and has run already.
+  auto training_graph = [&] {
+    auto train = std::make_unique<nn::TrainingStep>(state, batch, sgd);
+    train->set_batch(images, labels);
+    train->set_profiling(true);
+    return train;
   };
-  auto start_eval = [&] {
-    nn::EvalStep eval(state, batch);
-    eval.set_batch(images, labels);
-    eval.set_profiling(true);
-    eval.run();
+  auto eval_graph = [&] {
+    auto eval = std::make_unique<nn::EvalStep>(state, batch);
+    eval->set_batch(images, labels);
+    eval->set_profiling(true);
+    return eval;
   };
   {
     const size_t pipelines = ctx.pipelines().size();
     const auto built = std::chrono::steady_clock::now();
-    nn::TrainingStep train(state, batch, sgd);
-    train.set_batch(images, labels);
-    train.set_profiling(true);
-    result.train = time_pass(ctx, train.graph(), steps, built, pipelines, [&] { train.step(kLearningRate); });
+    const auto train = training_graph();
+    result.train = time_pass(ctx, train->graph(), steps, built, pipelines, [&] { train->step(kLearningRate); });
   }
   {
     const size_t pipelines = ctx.pipelines().size();
     const auto built = std::chrono::steady_clock::now();
-    nn::EvalStep eval(state, batch);
-    eval.set_batch(images, labels);
-    eval.set_profiling(true);
-    result.eval = time_pass(ctx, eval.graph(), steps, built, pipelines, [&] { eval.run(); });
+    const auto eval = eval_graph();
+    result.eval = time_pass(ctx, eval->graph(), steps, built, pipelines, [&] { eval->run(); });
   }
   auto start = std::chrono::steady_clock::now();
-  start_training();
+  training_graph()->step(kLearningRate);
   result.train.restart_ms = ms_since(start);
   start = std::chrono::steady_clock::now();
-  start_eval();
+  eval_graph()->run();
   result.eval.restart_ms = ms_since(start);
   return result;
 }

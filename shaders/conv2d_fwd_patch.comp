@@ -17,6 +17,8 @@ layout(std430, set = 0, binding = 1) readonly buffer Wt { float wt[]; };
 layout(std430, set = 0, binding = 2) readonly buffer Bias { float bias[]; };  // any tensor if !has_bias
 layout(std430, set = 0, binding = 3) writeonly buffer Y { float y[]; };
 layout(std430, set = 0, binding = 3) writeonly buffer Y4 { vec4 y4[]; };  // the same tensor
+#define EPILOGUE_BINDING 4
+#include "conv2d_epilogue.glsl"  // the residual (VEC4_STORES only) and ReLU
 
 const int FIELD = KH * KW * CIN;
 const int SPAN = (TILE_ROWS - 1) * STRIDE_W + KW;  // input columns under a lane's pixels
@@ -65,13 +67,14 @@ void main() {
         [[unroll]] for (int c = 0; c < TILE_COLS; c += 4) {
           const int co = c0 + c;
           const vec4 shift = pc.has_bias != 0u ? vec4(bias[co], bias[co + 1], bias[co + 2], bias[co + 3]) : vec4(0.0);
-          if (co < COUT) y4[(p * COUT + co) / 4] = vec4(sum[r][c], sum[r][c + 1], sum[r][c + 2], sum[r][c + 3]) + shift;
+          const vec4 v = vec4(sum[r][c], sum[r][c + 1], sum[r][c + 2], sum[r][c + 3]) + shift;
+          if (co < COUT) y4[(p * COUT + co) / 4] = epilogue4(v, (p * COUT + co) / 4);
         }
       } else if (stored) {
         [[unroll]] for (int c = 0; c < TILE_COLS; ++c) {
           const int co = c0 + c;
           const float shift = pc.has_bias != 0u ? bias[min(co, COUT - 1)] : 0.0;
-          if (co < COUT) y[p * COUT + co] = sum[r][c] + shift;
+          if (co < COUT) y[p * COUT + co] = relu_epilogue(sum[r][c] + shift);
         }
       }
     }

@@ -59,7 +59,7 @@ void main() {
     const float shift = pc.has_bias != 0u ? bias[min(co, pc.cout - 1)] : 0.0;
     [[unroll]] for (int r = 0; r < TILE_ROWS; ++r) {
       const int p = p0 + block_row(r);
-      if (co < pc.cout && p < pixels) y[p * pc.cout + co] = acc[r][c] + shift;
+      if (co < pc.cout && p < pixels) y[p * pc.cout + co] = relu_epilogue(acc[r][c] + shift);
     }
   }
 }

@@ -8,6 +8,8 @@ layout(set = 0, binding = 1) uniform samplerBuffer w4;  // [cout][kh][kw][cin / 
 layout(std430, set = 0, binding = 2) readonly buffer Bias { float bias[]; };  // any tensor if !has_bias
 layout(std430, set = 0, binding = 3) writeonly buffer Y { float y[]; };
 layout(std430, set = 0, binding = 3) writeonly buffer Y4 { vec4 y4[]; };  // the same tensor, when cout % 4 == 0
+#define EPILOGUE_BINDING 4
+#include "conv2d_epilogue.glsl"  // the residual (VEC4_STORES only) and ReLU
 
 // Specialization constant 3: store four channels at a time (cout a multiple of 4). On CPU drivers
 // every store with a per-lane address is a loop over the lanes, whatever its width.
@@ -63,7 +65,8 @@ void main() {
       [[unroll]] for (int r = 0; r < TILE_ROWS; ++r) {
         const int p = tile_row(first_row, r);
         if (co < pc.cout && p < pixels)
-          y4[(p * pc.cout + co) / 4] = vec4(acc[r][c], acc[r][c + 1], acc[r][c + 2], acc[r][c + 3]) + shift;
+          y4[(p * pc.cout + co) / 4] =
+              epilogue4(vec4(acc[r][c], acc[r][c + 1], acc[r][c + 2], acc[r][c + 3]) + shift, (p * pc.cout + co) / 4);
       }
     }
     return;
@@ -73,7 +76,7 @@ void main() {
     const float shift = pc.has_bias != 0u ? bias[min(co, pc.cout - 1)] : 0.0;
     [[unroll]] for (int r = 0; r < TILE_ROWS; ++r) {
       const int p = tile_row(first_row, r);
-      if (co < pc.cout && p < pixels) y[p * pc.cout + co] = acc[r][c] + shift;
+      if (co < pc.cout && p < pixels) y[p * pc.cout + co] = relu_epilogue(acc[r][c] + shift);
     }
   }
 }

@@ -9,6 +9,8 @@ layout(push_constant) uniform PushBlock { WinogradPush pc; };
 layout(set = 0, binding = 0) uniform samplerBuffer m4;                      // [16][tiles][cout / 4]
 layout(std430, set = 0, binding = 1) readonly buffer Bias { vec4 bias[]; };  // any tensor if !has_bias
 layout(std430, set = 0, binding = 2) buffer Y { vec4 y[]; };                 // [n][oh][ow][cout / 4]
+#define EPILOGUE_BINDING 3
+#include "conv2d_epilogue.glsl"  // forward only: the residual and ReLU
 
 void main() {
   const int cout4 = pc.cout / 4;
@@ -35,7 +37,7 @@ void main() {
       const int oy = 2 * ty + r, ox = 2 * tx + c;
       if (oy >= pc.oh || ox >= pc.ow) continue;
       const int at = ((image * pc.oh + oy) * pc.ow + ox) * cout4 + c4;
-      y[at] = pc.accumulate != 0u ? y[at] + out_row[c] : out_row[c];
+      y[at] = pc.accumulate != 0u ? y[at] + out_row[c] : epilogue4(out_row[c], at);
     }
   }
 }

@@ -9,6 +9,8 @@ layout(push_constant) uniform PushBlock { WinogradPush pc; };
 layout(set = 0, binding = 0) uniform samplerBuffer m4;                      // [36][tiles][cout / 4]
 layout(std430, set = 0, binding = 1) readonly buffer Bias { vec4 bias[]; };  // any tensor if !has_bias
 layout(std430, set = 0, binding = 2) buffer Y { vec4 y[]; };                 // [n][oh][ow][cout / 4]
+#define EPILOGUE_BINDING 3
+#include "conv2d_epilogue.glsl"  // forward only: the residual and ReLU
 
 // A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1].
 vec4[4] at4(vec4 m0, vec4 m1, vec4 m2, vec4 m3, vec4 m4, vec4 m5) {
@@ -40,7 +42,7 @@ void main() {
       const int ox = 4 * tx + c;
       if (oy < pc.oh && ox < pc.ow) {
         const int at = ((image * pc.oh + oy) * pc.ow + ox) * cout4 + c4;
-        y[at] = pc.accumulate != 0u ? y[at] + out_row[c] + shift : out_row[c] + shift;
+        y[at] = pc.accumulate != 0u ? y[at] + out_row[c] + shift : epilogue4(out_row[c] + shift, at);
       }
     }
   }

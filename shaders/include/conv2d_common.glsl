@@ -21,4 +21,8 @@ ivec3 split_pixel(int p, int rows, int cols) {
 
 bool inside(int y, int x, int rows, int cols) { return y >= 0 && y < rows && x >= 0 && x < cols; }
 
+// A forward output after its bias, when the residual is not added here (ops::ConvEpilogue: the
+// residual comes in conv2d_epilogue.glsl's four-channel stores only).
+float relu_epilogue(float v) { return pc.relu != 0u ? max(v, 0.0) : v; }
+
 #endif

@@ -29,6 +29,15 @@ VKRES_PUSH(BatchNormPush) {
   float momentum;
 } VKRES_PUSH_END
 
+// Evaluation folded into the convolution before it (batchnorm_fold.comp): `channels` output
+// channels of `field` weights each; the bias pass (bias != 0) writes the per-channel shifts.
+VKRES_PUSH(BatchNormFoldPush) {
+  uint channels;
+  uint field;
+  uint bias;
+  float eps;
+} VKRES_PUSH_END
+
 #ifdef __cplusplus
 }
 #endif

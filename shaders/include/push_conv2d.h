@@ -30,6 +30,10 @@ VKRES_PUSH(Conv2dPush) {
   uint has_bias;
   // != 0: dst += result (a later gradient contribution); else dst = result.
   uint accumulate;
+  // Forward (conv2d_epilogue.glsl): != 0 adds the residual tensor to each output, then / or applies
+  // ReLU.
+  uint has_residual;
+  uint relu;
 } VKRES_PUSH_END
 
 // The second pass of a split-K reduction: dst[i] (=|+=) the sum over c, in order, of partial[c * count + i].

@@ -33,6 +33,10 @@ VKRES_PUSH(WinogradPush) {
   uint has_bias;
   // != 0: y += result (a later gradient contribution); else y = result.
   uint accumulate;
+  // Forward output transform (conv2d_epilogue.glsl): != 0 adds the residual tensor to each output,
+  // then / or applies ReLU.
+  uint has_residual;
+  uint relu;
   // Filter gradient: its GEMMs' split-K, chunks of chunk_tiles tiles.
   uint chunk_tiles;
   uint chunks;

@@ -66,6 +66,19 @@ std::vector<int> residual_fusions(const ModelSpec& spec, const std::vector<int>&
   return add_of;
 }
 
+// See ForwardGraph::folding_batchnorm_.
+std::vector<int> conv_folds(const ModelSpec& spec, const std::vector<int>& readers, bool eval) {
+  std::vector<int> folding(spec.layers.size(), -1);
+  if (!eval || !fusion_enabled()) return folding;
+  for (size_t j = 0; j < spec.layers.size(); ++j) {
+    const Layer& l = spec.layers[j];
+    if (l.kind != LayerKind::batchnorm || l.inputs[0] == kModelInput) continue;
+    const size_t conv = size_t(l.inputs[0]);
+    if (spec.layers[conv].kind == LayerKind::conv && readers[conv] == 1) folding[conv] = int(j);
+  }
+  return folding;
+}
+
 }  // namespace
 
 ForwardGraph::ForwardGraph(ModelState& state, int batch, BatchNormMode mode)
@@ -77,7 +90,8 @@ ForwardGraph::ForwardGraph(ModelState& state, int batch, BatchNormMode mode)
       readers_(count_readers(state.spec())),
       bn_mode_(mode),
       relu_fused_(relu_fusions(state.spec(), readers_)),
-      residual_add_of_(residual_fusions(state.spec(), readers_)) {
+      residual_add_of_(residual_fusions(state.spec(), readers_)),
+      folding_batchnorm_(conv_folds(state.spec(), readers_, mode == BatchNormMode::eval)) {
   if (batch < 1) throw Error(fmt::format("the batch size must be at least 1, not {}", batch));
   VKRES_ASSERT(!spec_.layers.empty() && spec_.layers.back().kind == LayerKind::fc,
                "ForwardGraph: the model must end in a fully connected layer (the logits)");
@@ -132,6 +146,7 @@ void ForwardGraph::forward(size_t layer) {
     return;
   }
   if (residual_fused_into(layer)) return;  // the residual add's pass applies this batch norm
+  if (folding_batchnorm_[layer] >= 0) return;  // the batch norm's pass runs this convolution
   t.output = layer + 1 == layers_.size() ? graph_.persistent("logits", count * kFloatBytes, ArenaKind::inputs)
                                          : activation(l.name, count);
   switch (l.kind) {
@@ -170,10 +185,29 @@ void ForwardGraph::forward_batchnorm(size_t layer, std::optional<TensorId> resid
   const Layer& l = spec_.layers[layer];
   LayerTensors& t = layers_[layer];
   const BatchNormShape s = with_batch(std::get<BatchNormShape>(l.shape), batch_);
+  const int producer = l.inputs[0];
+  if (producer != kModelInput && folding_batchnorm_[size_t(producer)] == int(layer))
+    return forward_folded_conv(size_t(producer), layer, residual, y, relu);
   if (bn_mode_ == BatchNormMode::eval)
     return ops::batchnorm_eval_forward(graph_, s, input_of(l, 0), t.weight, t.running, y, relu, residual);
   t.saved = activation(l.name + ".saved", uint64_t(ops::kBatchNormSavedRows) * l.out.c);
   ops::batchnorm_train_forward(graph_, s, input_of(l, 0), t.weight, t.running, t.saved, y, relu, residual);
+}
+
+// Convolution `conv` with batch norm `bn` folded in, then the residual and ReLU, into y.
+void ForwardGraph::forward_folded_conv(size_t conv, size_t bn, std::optional<TensorId> residual, TensorId y,
+                                       bool relu) {
+  const Layer& c = spec_.layers[conv];
+  LayerTensors& ct = layers_[conv];
+  const LayerTensors& bt = layers_[bn];
+  const Conv2dShape p = with_batch(std::get<Conv2dShape>(c.shape), batch_);
+  const uint64_t field = uint64_t(p.kh) * p.kw * p.cin;
+  const TensorId w = graph_.transient(c.name + ".folded_weight", p.weight_count() * kFloatBytes);
+  const TensorId b = graph_.transient(c.name + ".folded_bias", uint64_t(p.cout) * kFloatBytes);
+  ops::batchnorm_fold_into_conv(graph_, with_batch(std::get<BatchNormShape>(spec_.layers[bn].shape), batch_), field,
+                                ct.weight, bt.weight, bt.running, w, b);
+  ops::conv2d_forward(graph_, p, input_of(c, 0), w, b, y, {residual, relu});
+  ct.output = y;
 }
 
 void ForwardGraph::build_loss(ops::GradOut dlogits) {

@@ -87,6 +87,8 @@ class ForwardGraph {
   void import_state(size_t layer);
   void forward(size_t layer);
   void forward_batchnorm(size_t layer, std::optional<graph::TensorId> residual, graph::TensorId y, bool relu);
+  void forward_folded_conv(size_t conv, size_t bn, std::optional<graph::TensorId> residual, graph::TensorId y,
+                           bool relu);
   virtual void compile_once() = 0;
 
   const BatchNormMode bn_mode_;
@@ -97,6 +99,11 @@ class ForwardGraph {
   // pass applies the batch norm plus the shortcut (and the ReLU fused into the add); the batch
   // norm's own output stays invalid. -1 elsewhere (and everywhere with VKRES_FUSION=off).
   const std::vector<int> residual_add_of_;
+  // Evaluation: for each convolution read only by a batch norm, that batch norm's layer, folded into
+  // the convolution (ops::batchnorm_fold_into_conv); the batch norm's pass is the convolution, which
+  // also applies the residual and ReLU fused into the batch norm, and the convolution's own output
+  // never exists. -1 elsewhere, everywhere in training and with VKRES_FUSION=off.
+  const std::vector<int> folding_batchnorm_;
 };
 
 // The ModelSpec's shapes are for one image; these scale them to a batch.

@@ -218,6 +218,24 @@ void batchnorm_eval_forward(OpSink& sink, const BatchNormShape& p, TensorId x, T
   apply(sink, p, g, 0, x, scratch, y, relu, residual, "batchnorm eval apply");
 }
 
+void batchnorm_fold_into_conv(OpSink& sink, const BatchNormShape& p, uint64_t field, TensorId conv_weight,
+                              TensorId affine, TensorId running, TensorId folded_w, TensorId folded_b) {
+  check_params(p, 1, "batchnorm_fold_into_conv");
+  VKRES_ASSERT(field >= 1 && field * uint64_t(p.c) <= UINT32_MAX, "batchnorm_fold_into_conv: weights past 32-bit indexing");
+  for (const bool bias : {false, true}) {
+    const uint64_t count = bias ? uint64_t(p.c) : field * uint64_t(p.c);
+    Dispatch d = dispatch_1d(sink, "batchnorm_fold", count, bias ? "batchnorm fold bias" : "batchnorm fold weights");
+    d.push = graph::PushConstants::of(push::BatchNormFoldPush{static_cast<uint32_t>(p.c), static_cast<uint32_t>(field),
+                                                              bias, static_cast<float>(p.eps)});
+    d.bindings = {{conv_weight, Access::read},
+                  {affine, Access::read},
+                  {running, Access::read},
+                  {bias ? folded_b : folded_w, Access::write}};
+    d.flops = 4.0 * double(count);
+    sink.dispatch(std::move(d));
+  }
+}
+
 void batchnorm_backward(OpSink& sink, const BatchNormShape& p, TensorId x, TensorId dy, TensorId affine,
                         TensorId saved, GradOut daffine, GradOut dx, bool relu) {
   check_params(p, 2, "batchnorm_backward");

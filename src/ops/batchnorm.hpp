@@ -40,6 +40,13 @@ void batchnorm_eval_forward(OpSink& sink, const BatchNormShape& p, TensorId x, T
                             TensorId running, TensorId y, bool relu = false,
                             std::optional<TensorId> residual = std::nullopt);
 
+// Evaluation folded into the convolution before it: bn(conv(x, w)) = conv(x, folded_w) + folded_b,
+// for a convolution without a bias whose weights are [c][field] (OHWI, c = cout). The convolution
+// then does the apply, the residual and the ReLU in its store (ops::ConvEpilogue): no pass over
+// the activation for the batch norm. The results differ from batchnorm_eval_forward's by rounding.
+void batchnorm_fold_into_conv(OpSink& sink, const BatchNormShape& p, uint64_t field, TensorId conv_weight,
+                              TensorId affine, TensorId running, TensorId folded_w, TensorId folded_b);
+
 // Training-mode backward from the forward's saved statistics:
 //   dgamma = sum(dy * xhat), dbeta = sum(dy), dx = gamma * invstd * (dy - mean(dy) - xhat * mean(dy * xhat)).
 // relu: dy is the gradient of the ReLU fused into the forward (batchnorm_train_forward's relu), and

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "core/error.hpp"
+#include "ops/elementwise.hpp"  // add: the residual where the kernel cannot read it
 #include "ops/winograd.hpp"
 #include "push_conv2d.h"
 
@@ -171,22 +172,43 @@ void sum_chunks(OpSink& sink, TensorId partials, uint32_t chunks, uint64_t count
 // A linear layer is a 1x1 convolution of n 1x1 images: x [n][in] is NHWC, w [out][in] is OHWI.
 Conv2dShape linear_as_conv(int n, int in, int out) { return {.n = n, .cin = in, .cout = out}; }
 
+// Whether `v`'s kernel applies `e` in its store: ReLU on every path; the residual
+// (shaders/include/conv2d_epilogue.glsl) on the texels, patch and Winograd paths, where four output
+// channels make a texel (their vec4 stores) and it fits one rgba32f view.
+bool epilogue_fused(const OpSink& sink, const ConvVariant& v, const Conv2dShape& p, const ConvEpilogue& e) {
+  if (!e.residual) return true;
+  const bool reads_residual = v.path == ConvPath::texels || v.path == ConvPath::patch || is_winograd(v.path);
+  return reads_residual && p.cout % 4 == 0 && texel_reads(sink, p.output_count());
+}
+
+void set_epilogue(push::Conv2dPush& pc, const ConvEpilogue& e) {
+  pc.has_residual = e.residual.has_value();
+  pc.relu = e.relu;
+}
+
 // conv2d_fwd_patch.comp: one lane per TILE_ROWS adjacent output pixels of a row, all output
 // channels; the shape of the reduction is baked into the pipeline.
 void patch_forward(OpSink& sink, const Conv2dShape& p, const ConvVariant& v, TensorId x, TensorId w,
-                   std::optional<TensorId> bias, TensorId y) {
+                   std::optional<TensorId> bias, TensorId y, const ConvEpilogue& epilogue) {
+  VKRES_ASSERT(v.tile_cols % 4 == 0, "patch_forward: the residual is read four output channels at a time");
   push::Conv2dPush pc = shape_push(p);
   pc.has_bias = bias.has_value();
+  set_epilogue(pc, epilogue);
   const uint64_t lanes = uint64_t(p.n) * p.oh() * graph::ceil_div(p.ow(), v.tile_rows);
   const uint32_t local = gemm_rows_local_size(sink, lanes, 1);
   Dispatch d = conv_dispatch(local, v, "conv2d_fwd", pc, graph::ceil_div(lanes, local), sink, "conv2d fwd " + describe(p));
   d.spec.insert(d.spec.end(), {uint32_t(p.kh), uint32_t(p.kw), uint32_t(p.cin), uint32_t(p.cout), uint32_t(p.stride_w)});
-  d.bindings = {{x, Access::read, View::texels_r32f}, {w, Access::read}, {bias.value_or(w), Access::read}, {y, Access::write}};
+  d.bindings = {{x, Access::read, View::texels_r32f}, {w, Access::read}, {bias.value_or(w), Access::read},
+                {y, Access::write}, conv_residual_binding(epilogue, {x, Access::read, View::texels_r32f})};
   d.flops = 2 * p.macs();
   sink.dispatch(std::move(d));
 }
 
 }  // namespace
+
+graph::Binding conv_residual_binding(const ConvEpilogue& e, graph::Binding unused) {
+  return e.residual ? graph::Binding{*e.residual, Access::read, View::texels_rgba32f} : unused;
+}
 
 const char* conv_pass_name(ConvPass pass) {
   switch (pass) {
@@ -283,17 +305,24 @@ ConvVariant conv2d_chosen_variant(const OpSink& sink, ConvPass pass, const Conv2
 }
 
 void conv2d_forward(OpSink& sink, const Conv2dShape& p, TensorId x, TensorId w, std::optional<TensorId> bias,
-                    TensorId y) {
+                    TensorId y, const ConvEpilogue& epilogue) {
   check_params(p, "conv2d_forward");
   const ConvVariant v = conv2d_chosen_variant(sink, ConvPass::forward, p);
-  if (is_winograd(v.path)) return winograd_forward(sink, p, v, x, w, bias, y);
-  if (v.path == ConvPath::patch) return patch_forward(sink, p, v, x, w, bias, y);
+  if (!epilogue_fused(sink, v, p, epilogue)) {
+    const uint64_t count = p.output_count();
+    const TensorId raw = sink.scratch(count * sizeof(float), "conv2d fwd before its epilogue");
+    conv2d_forward(sink, p, x, w, bias, raw);
+    return add(sink, raw, *epilogue.residual, {y}, count, epilogue.relu);
+  }
+  if (is_winograd(v.path)) return winograd_forward(sink, p, v, x, w, bias, y, epilogue);
+  if (v.path == ConvPath::patch) return patch_forward(sink, p, v, x, w, bias, y, epilogue);
   const bool shared = v.path == ConvPath::shared;
   const uint32_t local = shared ? v.lane_rows * v.lane_cols : gemm_rows_local_size(sink, output_pixels(p), v.tile_rows);
   const uint32_t rows = shared ? block_rows(v) : local * v.tile_rows, cols = shared ? block_cols(v) : v.tile_cols;
   push::Conv2dPush pc = shape_push(p);
   pc.channel_tiles = static_cast<uint32_t>(graph::ceil_div(p.cout, cols));
   pc.has_bias = bias.has_value();
+  set_epilogue(pc, epilogue);
   const uint64_t pixel_tiles = graph::ceil_div(output_pixels(p), rows);
 
   const View view = operand_view(v.path);
@@ -302,6 +331,7 @@ void conv2d_forward(OpSink& sink, const Conv2dShape& p, TensorId x, TensorId w, 
   if (v.path == ConvPath::texels) d.spec.push_back(p.cout % 4 == 0);  // VEC4_STORES
   if (shared) d.spec.insert(d.spec.end(), {v.lane_cols, shared_steps(p.cin)});
   d.bindings = {{x, Access::read, view}, {w, Access::read, view}, {bias.value_or(w), Access::read}, {y, Access::write}};
+  if (v.path == ConvPath::texels) d.bindings.push_back(conv_residual_binding(epilogue, d.bindings[0]));
   d.flops = 2 * p.macs();
   sink.dispatch(std::move(d));
 }

@@ -85,9 +85,23 @@ std::string conv2d_tuning_key(ConvPass pass, const Conv2dShape& p);
 // stale or foreign entry is ignored), else the default.
 ConvVariant conv2d_chosen_variant(const OpSink& sink, ConvPass pass, const Conv2dShape& p);
 
-// y = conv(x, w) (+ bias). Without a bias any tensor may fill its binding; it is not read.
+// What the forward pass does to each output after the bias: add `residual` (a tensor shaped like
+// y), then ReLU, in the kernel's store. Every path applies the ReLU; the texels, patch and Winograd
+// paths also the residual where cout is a multiple of 4 and it fits one rgba32f view. Elsewhere
+// ops::add does the residual and the ReLU in a second pass: the same operations in the same order,
+// so the same bits.
+struct ConvEpilogue {
+  std::optional<TensorId> residual;
+  bool relu = false;
+  bool any() const { return residual.has_value() || relu; }
+};
+// The binding of conv2d_epilogue.glsl's residual: `e`'s residual through an rgba32f view, or,
+// without one, `unused` (another texel binding of the same dispatch, never read).
+graph::Binding conv_residual_binding(const ConvEpilogue& e, graph::Binding unused);
+
+// y = epilogue(conv(x, w) (+ bias)). Without a bias any tensor may fill its binding; it is not read.
 void conv2d_forward(OpSink& sink, const Conv2dShape& p, TensorId x, TensorId w, std::optional<TensorId> bias,
-                    TensorId y);
+                    TensorId y, const ConvEpilogue& epilogue = {});
 // dx (=|+=) the gradient of the forward pass with respect to x.
 void conv2d_backward_data(OpSink& sink, const Conv2dShape& p, TensorId dy, TensorId w, GradOut dx);
 // dw (=|+=) the gradient with respect to the weights; deterministic (fixed-order split-K).

@@ -65,10 +65,13 @@ void input_transform(OpSink& sink, const Transformed& t, TensorId x, TensorId vt
 }
 
 void run(OpSink& sink, Transformed t, const ConvVariant& v, TensorId x, TensorId w, std::optional<TensorId> bias,
-         GradOut y, const char* what) {
+         GradOut y, const char* what, const ConvEpilogue& epilogue = {}) {
+  VKRES_ASSERT(!(epilogue.any() && y.accumulate), "winograd: an epilogue on an accumulated output");
   push::WinogradPush& pc = t.pc;
   pc.has_bias = bias.has_value();
   pc.accumulate = y.accumulate;
+  pc.has_residual = epilogue.residual.has_value();
+  pc.relu = epilogue.relu;
   // "conv2d fwd ..." and "conv2d bwd data ...", as the direct kernels' labels begin (vkres bench
   // sums its profile by these prefixes).
   const std::string label = fmt::format("conv2d {} {} winograd F({}x{}) [{}]", what, describe(t), t.m, t.m, v.name());
@@ -101,7 +104,10 @@ void run(OpSink& sink, Transformed t, const ConvVariant& v, TensorId x, TensorId
 
   Dispatch output = dispatch_1d(sink, t.kernel("output_texels"), t.tiles * (pc.cout / 4), label + " output");
   output.push = graph::PushConstants::of(pc);
-  output.bindings = {{m, Access::read, View::texels_rgba32f}, {bias.value_or(m), Access::read}, {y.tensor, y.access()}};
+  output.bindings = {{m, Access::read, View::texels_rgba32f},
+                    {bias.value_or(m), Access::read},
+                    {y.tensor, y.access()},
+                    conv_residual_binding(epilogue, {m, Access::read, View::texels_rgba32f})};
   output.flops = 2.0 * (positions * t.m + t.m * t.m * (t.m + 2)) * t.tiles * pc.cout;
   sink.dispatch(std::move(output));
 }
@@ -136,9 +142,9 @@ bool winograd_possible(const OpSink& sink, ConvPass pass, const Conv2dShape& p, 
 }
 
 void winograd_forward(OpSink& sink, const Conv2dShape& p, const ConvVariant& v, TensorId x, TensorId w,
-                      std::optional<TensorId> bias, TensorId y) {
+                      std::optional<TensorId> bias, TensorId y, const ConvEpilogue& epilogue) {
   VKRES_ASSERT(winograd_possible(sink, ConvPass::forward, p, v.path), "winograd_forward: not a shape it can run");
-  run(sink, transformed(ConvPass::forward, p, v.path), v, x, w, bias, {y}, "fwd");
+  run(sink, transformed(ConvPass::forward, p, v.path), v, x, w, bias, {y}, "fwd", epilogue);
 }
 
 void winograd_backward_data(OpSink& sink, const Conv2dShape& p, const ConvVariant& v, TensorId dy, TensorId w,

@@ -38,7 +38,7 @@ bool winograd_possible(const OpSink& sink, ConvPass pass, const Conv2dShape& p, 
 // conv2d_forward, conv2d_backward_data and conv2d_backward_filter with a Winograd variant
 // (is_winograd(v.path)).
 void winograd_forward(OpSink& sink, const Conv2dShape& p, const ConvVariant& v, TensorId x, TensorId w,
-                      std::optional<TensorId> bias, TensorId y);
+                      std::optional<TensorId> bias, TensorId y, const ConvEpilogue& epilogue);
 void winograd_backward_data(OpSink& sink, const Conv2dShape& p, const ConvVariant& v, TensorId dy, TensorId w,
                             GradOut dx);
 void winograd_backward_filter(OpSink& sink, const Conv2dShape& p, const ConvVariant& v, TensorId x, TensorId dy,

@@ -114,9 +114,15 @@ TEST(GpuTrainingStepBatch128, ResNet20) {
   EXPECT_TRUE(std::isfinite(eval.run().loss));
 }
 
-size_t dispatches_labelled(const TrainingStep& step, const std::string& label) {
+size_t dispatches_labelled(const ForwardGraph& step, const std::string& label) {
   size_t n = 0;
   for (const graph::Dispatch& d : step.graph().dispatches()) n += d.label == label;
+  return n;
+}
+
+size_t dispatches_starting(const ForwardGraph& step, const std::string& prefix) {
+  size_t n = 0;
+  for (const graph::Dispatch& d : step.graph().dispatches()) n += d.label.starts_with(prefix);
   return n;
 }
 
@@ -154,6 +160,45 @@ TEST(GpuTrainingStep, FusedBackwardRunsFewerPassesWithTheSameBits) {
   }
   unsetenv("VKRES_FUSION");
   EXPECT_TRUE(bit_identical(fused, apart));
+}
+
+// Evaluation folds each of ResNet-20's 19 batch norms into the convolution before it, which also
+// adds the residual and applies the ReLU: no batch-norm pass over an activation, and no add or ReLU
+// pass where the convolutions read the residual (texel loads on). The logits are the unfused
+// graph's (VKRES_FUSION=off) up to rounding.
+TEST(GpuEvalStep, FoldsEachBatchNormIntoItsConvolution) {
+  const ModelSpec spec = small_resnet20(7);
+  graph::Program probe(test::gpu());
+  const bool residual_read = ops::texel_reads(probe, 4);
+  ModelState state(test::gpu(), spec);
+  load_parity_init(state);
+  const std::vector<float> images = parity_input_nhwc(spec.config, 3);
+  const std::vector<int32_t> labels = parity_labels(spec.config, 3);
+  const auto logits = [&] {
+    EvalStep eval(state, 3);
+    eval.set_batch(images, labels);
+    eval.run();
+    return eval.logits();
+  };
+  {
+    EvalStep eval(state, 3);
+    EXPECT_EQ(dispatches_labelled(eval, "batchnorm fold weights"), 19u);
+    EXPECT_EQ(dispatches_labelled(eval, "batchnorm fold bias"), 19u);
+    EXPECT_EQ(dispatches_starting(eval, "batchnorm eval"), 0u);
+    EXPECT_EQ(dispatches_starting(eval, "relu"), 0u);
+    EXPECT_EQ(dispatches_starting(eval, "add"), residual_read ? 0u : 9u);
+  }
+  const std::vector<float> folded = logits();
+  ASSERT_EQ(setenv("VKRES_FUSION", "off", 1), 0);
+  {
+    EvalStep eval(state, 3);
+    EXPECT_EQ(dispatches_labelled(eval, "batchnorm fold weights"), 0u);
+    EXPECT_EQ(dispatches_labelled(eval, "batchnorm eval coeffs"), 19u);
+  }
+  const std::vector<float> apart = logits();
+  unsetenv("VKRES_FUSION");
+  std::vector<double> want(apart.begin(), apart.end());
+  test::expect_close(folded, want, 1e-5, "folded logits", test::kCancellingFloor);
 }
 
 TEST(GpuTrainingStep, TrainingAndEvaluationShareTheParameters) {

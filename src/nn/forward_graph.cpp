@@ -150,9 +150,14 @@ void ForwardGraph::forward(size_t layer) {
   t.output = layer + 1 == layers_.size() ? graph_.persistent("logits", count * kFloatBytes, ArenaKind::inputs)
                                          : activation(l.name, count);
   switch (l.kind) {
-    case LayerKind::conv:
-      return ops::conv2d_forward(graph_, with_batch(std::get<Conv2dShape>(l.shape), batch_), input_of(l, 0), t.weight,
-                                 std::nullopt, t.output);
+    case LayerKind::conv: {
+      const Conv2dShape s = with_batch(std::get<Conv2dShape>(l.shape), batch_);
+      std::optional<TensorId> kept;
+      if (bn_mode_ == BatchNormMode::train)
+        if (const uint64_t bytes = ops::conv2d_kept_input_bytes(graph_, s))
+          kept = t.kept_input = graph_.transient(l.name + ".kept_input", bytes);
+      return ops::conv2d_forward(graph_, s, input_of(l, 0), t.weight, std::nullopt, t.output, {}, kept);
+    }
     case LayerKind::batchnorm:
       return forward_batchnorm(layer, std::nullopt, t.output, relu_fused_[layer]);
     case LayerKind::relu:

@@ -61,6 +61,7 @@ class ForwardGraph {
     graph::TensorId running;              // BN [2][c]: mean, var
     graph::TensorId saved;                // BN training: statistics for the backward pass
     graph::TensorId argmax;               // maxpool
+    graph::TensorId kept_input;           // conv, training: what its filter gradient reuses of the forward
   };
 
   // Every layer's forward, then the loss with its logit gradient written to `dlogits`.

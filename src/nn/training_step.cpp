@@ -142,7 +142,8 @@ void TrainingStep::backward_add(size_t layer, const Layer& l, LayerTensors& t) {
 
 void TrainingStep::backward_conv(const Layer& l, LayerTensors& t) {
   const Conv2dShape s = with_batch(std::get<Conv2dShape>(l.shape), batch_);
-  ops::conv2d_backward_filter(graph_, s, input_of(l, 0), t.output_grad, {t.weight_grad, false});
+  const std::optional<TensorId> kept = t.kept_input.valid() ? std::optional(t.kept_input) : std::nullopt;
+  ops::conv2d_backward_filter(graph_, s, input_of(l, 0), t.output_grad, {t.weight_grad, false}, kept);
   if (l.inputs[0] != kModelInput) ops::conv2d_backward_data(graph_, s, t.output_grad, t.weight, grad_of(l.inputs[0]));
 }
 

@@ -304,17 +304,25 @@ ConvVariant conv2d_chosen_variant(const OpSink& sink, ConvPass pass, const Conv2
   return variants.front();
 }
 
+uint64_t conv2d_kept_input_bytes(const OpSink& sink, const Conv2dShape& p) {
+  const ConvPath path = conv2d_chosen_variant(sink, ConvPass::forward, p).path;
+  if (!is_winograd(path) || conv2d_chosen_variant(sink, ConvPass::backward_filter, p).path != path) return 0;
+  return winograd_input_floats(p, path) * sizeof(float);
+}
+
 void conv2d_forward(OpSink& sink, const Conv2dShape& p, TensorId x, TensorId w, std::optional<TensorId> bias,
-                    TensorId y, const ConvEpilogue& epilogue) {
+                    TensorId y, const ConvEpilogue& epilogue, std::optional<TensorId> kept_input) {
   check_params(p, "conv2d_forward");
   const ConvVariant v = conv2d_chosen_variant(sink, ConvPass::forward, p);
+  VKRES_ASSERT(!kept_input || conv2d_kept_input_bytes(sink, p) > 0,
+               "conv2d_forward: " + describe(p) + " keeps nothing for its filter gradient");
   if (!epilogue_fused(sink, v, p, epilogue)) {
     const uint64_t count = p.output_count();
     const TensorId raw = sink.scratch(count * sizeof(float), "conv2d fwd before its epilogue");
-    conv2d_forward(sink, p, x, w, bias, raw);
+    conv2d_forward(sink, p, x, w, bias, raw, {}, kept_input);
     return add(sink, raw, *epilogue.residual, {y}, count, epilogue.relu);
   }
-  if (is_winograd(v.path)) return winograd_forward(sink, p, v, x, w, bias, y, epilogue);
+  if (is_winograd(v.path)) return winograd_forward(sink, p, v, x, w, bias, y, epilogue, kept_input);
   if (v.path == ConvPath::patch) return patch_forward(sink, p, v, x, w, bias, y, epilogue);
   const bool shared = v.path == ConvPath::shared;
   const uint32_t local = shared ? v.lane_rows * v.lane_cols : gemm_rows_local_size(sink, output_pixels(p), v.tile_rows);
@@ -360,10 +368,13 @@ void conv2d_backward_data(OpSink& sink, const Conv2dShape& p, TensorId dy, Tenso
   sink.dispatch(std::move(d));
 }
 
-void conv2d_backward_filter(OpSink& sink, const Conv2dShape& p, TensorId x, TensorId dy, GradOut dw) {
+void conv2d_backward_filter(OpSink& sink, const Conv2dShape& p, TensorId x, TensorId dy, GradOut dw,
+                            std::optional<TensorId> kept_input) {
   check_params(p, "conv2d_backward_filter");
   const ConvVariant v = conv2d_chosen_variant(sink, ConvPass::backward_filter, p);
-  if (is_winograd(v.path)) return winograd_backward_filter(sink, p, v, x, dy, dw);
+  VKRES_ASSERT(!kept_input || conv2d_kept_input_bytes(sink, p) > 0,
+               "conv2d_backward_filter: " + describe(p) + " has nothing kept by its forward pass");
+  if (is_winograd(v.path)) return winograd_backward_filter(sink, p, v, x, dy, dw, kept_input);
   const bool shared = v.path == ConvPath::shared;
   const uint32_t local = shared ? v.lane_rows * v.lane_cols : conv_local_size(sink);
   const uint64_t filter_size = uint64_t(p.kh) * p.kw * p.cin;

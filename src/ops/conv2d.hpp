@@ -99,13 +99,21 @@ struct ConvEpilogue {
 // without one, `unused` (another texel binding of the same dispatch, never read).
 graph::Binding conv_residual_binding(const ConvEpilogue& e, graph::Binding unused);
 
+// Bytes of what the forward pass of `p` computes from x and its filter gradient can reuse: where
+// both run the same Winograd variant, the transformed input (2.25x or 4x x). 0 elsewhere.
+uint64_t conv2d_kept_input_bytes(const OpSink& sink, const Conv2dShape& p);
+
 // y = epilogue(conv(x, w) (+ bias)). Without a bias any tensor may fill its binding; it is not read.
+// kept_input (conv2d_kept_input_bytes(p) bytes, when those are not 0): written for
+// conv2d_backward_filter.
 void conv2d_forward(OpSink& sink, const Conv2dShape& p, TensorId x, TensorId w, std::optional<TensorId> bias,
-                    TensorId y, const ConvEpilogue& epilogue = {});
+                    TensorId y, const ConvEpilogue& epilogue = {}, std::optional<TensorId> kept_input = {});
 // dx (=|+=) the gradient of the forward pass with respect to x.
 void conv2d_backward_data(OpSink& sink, const Conv2dShape& p, TensorId dy, TensorId w, GradOut dx);
-// dw (=|+=) the gradient with respect to the weights; deterministic (fixed-order split-K).
-void conv2d_backward_filter(OpSink& sink, const Conv2dShape& p, TensorId x, TensorId dy, GradOut dw);
+// dw (=|+=) the gradient with respect to the weights; deterministic (fixed-order split-K). With the
+// forward's kept_input it reads that instead of x (not read then): the same bits.
+void conv2d_backward_filter(OpSink& sink, const Conv2dShape& p, TensorId x, TensorId dy, GradOut dw,
+                            std::optional<TensorId> kept_input = {});
 // db (=|+=) the sum of dy over n, oy and ox; deterministic.
 void conv2d_backward_bias(OpSink& sink, const Conv2dShape& p, TensorId dy, GradOut db);
 

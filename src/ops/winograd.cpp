@@ -64,8 +64,9 @@ void input_transform(OpSink& sink, const Transformed& t, TensorId x, TensorId vt
   sink.dispatch(std::move(input));
 }
 
+// kept_v: the input transform goes there, for the filter gradient to read, instead of to scratch.
 void run(OpSink& sink, Transformed t, const ConvVariant& v, TensorId x, TensorId w, std::optional<TensorId> bias,
-         GradOut y, const char* what, const ConvEpilogue& epilogue = {}) {
+         GradOut y, const char* what, const ConvEpilogue& epilogue = {}, std::optional<TensorId> kept_v = {}) {
   VKRES_ASSERT(!(epilogue.any() && y.accumulate), "winograd: an epilogue on an accumulated output");
   push::WinogradPush& pc = t.pc;
   pc.has_bias = bias.has_value();
@@ -76,7 +77,7 @@ void run(OpSink& sink, Transformed t, const ConvVariant& v, TensorId x, TensorId
   // sums its profile by these prefixes).
   const std::string label = fmt::format("conv2d {} {} winograd F({}x{}) [{}]", what, describe(t), t.m, t.m, v.name());
   const TensorId u = sink.scratch(t.u_floats() * sizeof(float), "winograd u");
-  const TensorId vt = sink.scratch(t.v_floats() * sizeof(float), "winograd v");
+  const TensorId vt = kept_v ? *kept_v : sink.scratch(t.v_floats() * sizeof(float), "winograd v");
   const TensorId m = sink.scratch(t.m_floats() * sizeof(float), "winograd m");
 
   const double positions = double(t.positions());
@@ -142,9 +143,10 @@ bool winograd_possible(const OpSink& sink, ConvPass pass, const Conv2dShape& p, 
 }
 
 void winograd_forward(OpSink& sink, const Conv2dShape& p, const ConvVariant& v, TensorId x, TensorId w,
-                      std::optional<TensorId> bias, TensorId y, const ConvEpilogue& epilogue) {
+                      std::optional<TensorId> bias, TensorId y, const ConvEpilogue& epilogue,
+                      std::optional<TensorId> kept_v) {
   VKRES_ASSERT(winograd_possible(sink, ConvPass::forward, p, v.path), "winograd_forward: not a shape it can run");
-  run(sink, transformed(ConvPass::forward, p, v.path), v, x, w, bias, {y}, "fwd", epilogue);
+  run(sink, transformed(ConvPass::forward, p, v.path), v, x, w, bias, {y}, "fwd", epilogue, kept_v);
 }
 
 void winograd_backward_data(OpSink& sink, const Conv2dShape& p, const ConvVariant& v, TensorId dy, TensorId w,
@@ -154,8 +156,12 @@ void winograd_backward_data(OpSink& sink, const Conv2dShape& p, const ConvVarian
   run(sink, transformed(ConvPass::backward_data, p, v.path), v, dy, w, std::nullopt, dx, "bwd data");
 }
 
+uint64_t winograd_input_floats(const Conv2dShape& p, ConvPath path) {
+  return transformed(ConvPass::forward, p, path).v_floats();
+}
+
 void winograd_backward_filter(OpSink& sink, const Conv2dShape& p, const ConvVariant& v, TensorId x, TensorId dy,
-                              GradOut dw) {
+                              GradOut dw, std::optional<TensorId> kept_v) {
   VKRES_ASSERT(winograd_possible(sink, ConvPass::backward_filter, p, v.path),
                "winograd_backward_filter: not a shape it can run");
   Transformed t = transformed(ConvPass::backward_filter, p, v.path);
@@ -170,11 +176,11 @@ void winograd_backward_filter(OpSink& sink, const Conv2dShape& p, const ConvVari
       split_k(sink, t.tiles, t.positions() * blocks(conv2d_default_tile(ConvPass::backward_filter)), t.u_floats());
   pc.chunk_tiles = split.chunk_rows;
   pc.chunks = split.chunks;
-  const TensorId vt = sink.scratch(t.v_floats() * sizeof(float), "winograd v");
+  const TensorId vt = kept_v ? *kept_v : sink.scratch(t.v_floats() * sizeof(float), "winograd v");
   const TensorId e = sink.scratch(t.e_floats() * sizeof(float), "winograd e");
   const TensorId partials = sink.scratch(uint64_t(split.chunks) * t.u_floats() * sizeof(float), "winograd dw partials");
 
-  input_transform(sink, t, x, vt, label);
+  if (!kept_v) input_transform(sink, t, x, vt, label);
 
   const double positions = double(t.positions());
   Dispatch transform = dispatch_1d(sink, t.kernel("dy_texels"), t.tiles * (pc.cout / 4), label + " dy");

@@ -37,11 +37,16 @@ bool winograd_possible(const OpSink& sink, ConvPass pass, const Conv2dShape& p, 
 
 // conv2d_forward, conv2d_backward_data and conv2d_backward_filter with a Winograd variant
 // (is_winograd(v.path)).
+// kept_v (forward): where the forward keeps its input transform v for the filter gradient, which
+// then reads it (kept_v of winograd_backward_filter) instead of transforming x again: the same
+// kernel on the same x, so the same bits. winograd_input_floats(p, path) floats.
 void winograd_forward(OpSink& sink, const Conv2dShape& p, const ConvVariant& v, TensorId x, TensorId w,
-                      std::optional<TensorId> bias, TensorId y, const ConvEpilogue& epilogue);
+                      std::optional<TensorId> bias, TensorId y, const ConvEpilogue& epilogue,
+                      std::optional<TensorId> kept_v = {});
+uint64_t winograd_input_floats(const Conv2dShape& p, ConvPath path);
 void winograd_backward_data(OpSink& sink, const Conv2dShape& p, const ConvVariant& v, TensorId dy, TensorId w,
                             GradOut dx);
 void winograd_backward_filter(OpSink& sink, const Conv2dShape& p, const ConvVariant& v, TensorId x, TensorId dy,
-                              GradOut dw);
+                              GradOut dw, std::optional<TensorId> kept_v = {});
 
 }  // namespace vkres::ops

@@ -179,6 +179,60 @@ TEST(GpuConv2dChoice, WinogradRunsOnlyThe3x3Stride1Convolutions) {
   EXPECT_TRUE(has_winograd(ConvPass::backward_filter, conv(1, 9, 9, 4, 4, 3, 1, 3))) << "padding 3 filter gradient";
 }
 
+// Where the forward pass and the filter gradient run the same Winograd variant, the forward keeps its
+// transformed input and the filter gradient reads it instead of x: no input transform of its own,
+// and the same bits. Other pairs keep nothing.
+TEST(GpuWinograd, FilterGradientReusesTheForwardsTransformedInput) {
+  graph::Program probe(gpu());
+  if (!ops::winograd_enabled() || !ops::texel_reads(probe, 4)) GTEST_SKIP() << "Winograd off or texel loads off";
+  const Conv2dShape p = conv(3, 9, 10, 16, 12, 3, 1, 1);
+  const Vec x = test::random_values(p.input_count(), 1), w = test::random_values(p.weight_count(), 2);
+  const Vec dy = test::random_values(p.output_count(), 3);
+  const auto choices = [&](const char* forward, const char* filter) {
+    return vk::KernelChoices{{ops::conv2d_tuning_key(ConvPass::forward, p), forward},
+                             {ops::conv2d_tuning_key(ConvPass::backward_filter, p), filter}};
+  };
+  // dw from the forward's kept transform when `keep`, else from x; and how many input transforms ran.
+  const auto filter_gradient = [&](const vk::KernelChoices& chosen, bool keep) {
+    graph::Program prog(gpu());
+    prog.set_kernel_choices(&chosen);
+    auto tx = prog.tensor(test::to_float(x), "x"), tw = prog.tensor(test::to_float(w), "w");
+    auto tdy = prog.tensor(test::to_float(dy), "dy"), ty = prog.tensor(p.output_count() * 4, "y");
+    auto dw = prog.tensor(p.weight_count() * 4, "dw");
+    std::optional<graph::TensorId> kept;
+    if (keep) kept = prog.tensor(ops::conv2d_kept_input_bytes(prog, p), "kept");
+    ops::conv2d_forward(prog, p, tx, tw, std::nullopt, ty, {}, kept);
+    ops::conv2d_backward_filter(prog, p, tx, tdy, {dw}, kept);
+    size_t transforms = 0;
+    for (const graph::Dispatch& d : prog.dispatches()) transforms += d.label.ends_with(" input");
+    prog.run();
+    return std::pair{prog.download(dw), transforms};
+  };
+  for (const char* variant : {"winograd2 16x16", "winograd4 8x8"}) {
+    const vk::KernelChoices same = choices(variant, variant);
+    {
+      graph::Program prog(gpu());
+      prog.set_kernel_choices(&same);
+      // Positions x tiles x cin floats: 16 x (3 * 5 * 5) for F(2x2), 36 x (3 * 3 * 3) for F(4x4).
+      const uint64_t floats = variant[8] == '4' ? 36 * 27 * 16 : 16 * 75 * 16;
+      EXPECT_EQ(ops::conv2d_kept_input_bytes(prog, p), floats * sizeof(float)) << variant;
+    }
+    const auto [reused, reused_transforms] = filter_gradient(same, true);
+    const auto [own, own_transforms] = filter_gradient(same, false);
+    EXPECT_EQ(reused_transforms, 1u) << variant;
+    EXPECT_EQ(own_transforms, 2u) << variant;
+    ASSERT_EQ(reused.size(), own.size());
+    EXPECT_EQ(0, std::memcmp(reused.data(), own.data(), own.size() * sizeof(float))) << variant;
+  }
+  for (const auto& [forward, filter] : {std::pair{"winograd2 16x16", "winograd4 16x16"}, {"texels 16x16", "winograd4 16x16"},
+                                        {"winograd4 16x16", "texels 16x32"}}) {
+    const vk::KernelChoices mixed = choices(forward, filter);
+    graph::Program prog(gpu());
+    prog.set_kernel_choices(&mixed);
+    EXPECT_EQ(ops::conv2d_kept_input_bytes(prog, p), 0u) << forward << " / " << filter;
+  }
+}
+
 // The shared-memory blocks run on every device and every shape, and are choosable everywhere; the
 // autotuner times them on GPUs only.
 TEST(GpuConv2dChoice, SharedBlocksAreTunedOnGpusOnly) {

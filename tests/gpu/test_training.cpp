@@ -13,6 +13,8 @@
 #include "core/error.hpp"
 #include "graph/program.hpp"
 #include "ops/common.hpp"
+#include "ops/conv2d.hpp"
+#include "ops/winograd.hpp"
 #include "nn/eval_step.hpp"
 #include "nn/model_state.hpp"
 #include "nn/parity_init.hpp"
@@ -120,6 +122,13 @@ size_t dispatches_labelled(const ForwardGraph& step, const std::string& label) {
   return n;
 }
 
+size_t dispatches_ending(const ForwardGraph& step, const std::string& suffix) {
+  size_t n = 0;
+  for (const graph::Dispatch& d : step.graph().dispatches())
+    n += d.label.starts_with("conv2d bwd filter") && d.label.ends_with(suffix);
+  return n;
+}
+
 size_t dispatches_starting(const ForwardGraph& step, const std::string& prefix) {
   size_t n = 0;
   for (const graph::Dispatch& d : step.graph().dispatches()) n += d.label.starts_with(prefix);
@@ -199,6 +208,38 @@ TEST(GpuEvalStep, FoldsEachBatchNormIntoItsConvolution) {
   unsetenv("VKRES_FUSION");
   std::vector<double> want(apart.begin(), apart.end());
   test::expect_close(folded, want, 1e-5, "folded logits", test::kCancellingFloor);
+}
+
+// Tuned to Winograd F(4x4) in both the forward pass and the filter gradient, each 3x3 stride-1
+// convolution's filter gradient reads the transformed input its forward pass kept: no input
+// transform in the backward pass. Training then agrees with the direct kernels' up to Winograd's
+// rounding.
+TEST(GpuTrainingStep, WinogradFilterGradientsReuseTheForwardsTransform) {
+  graph::Program probe(test::gpu());
+  if (!ops::winograd_enabled() || !ops::texel_reads(probe, 4)) GTEST_SKIP() << "Winograd off or texel loads off";
+  const ModelSpec spec = small_resnet20(9);
+  vk::KernelChoices& choices = test::gpu().kernel_choices();
+  const vk::KernelChoices saved = choices;
+  size_t winograd_layers = 0;
+  for (const Layer& l : spec.layers) {
+    if (l.kind != LayerKind::conv) continue;
+    const Conv2dShape p = with_batch(std::get<Conv2dShape>(l.shape), 3);
+    if (p.kh != 3 || p.stride_h != 1 || p.cin % 4 != 0) continue;
+    ++winograd_layers;
+    for (ops::ConvPass pass : {ops::ConvPass::forward, ops::ConvPass::backward_filter})
+      choices[ops::conv2d_tuning_key(pass, p)] = "winograd4 16x16";
+  }
+  EXPECT_EQ(winograd_layers, 16u);  // 18 in the blocks, 2 of them stride 2
+  const std::vector<float> winograd = train(spec, 3, 3, [](TrainingStep& step, int s) {
+    if (s == 0) {
+      EXPECT_EQ(dispatches_ending(step, " dw"), 16u) << "Winograd filter gradients";
+      EXPECT_EQ(dispatches_ending(step, " input"), 0u) << "filter gradients transforming x again";
+    }
+  });
+  choices = saved;
+  const std::vector<float> direct = train(spec, 3, 3, [](TrainingStep&, int) {});
+  test::expect_close(winograd, std::vector<double>(direct.begin(), direct.end()), 1e-3, "trained state",
+                     test::kCancellingFloor);
 }
 
 TEST(GpuTrainingStep, TrainingAndEvaluationShareTheParameters) {

@@ -67,7 +67,7 @@ TEST_P(GpuConv2dEpilogueLong, EveryVariantAddsTheResidualAndAppliesReluAsSeparat
   const Inputs in = inputs(p);
   graph::Program probe(gpu());
   const bool residual_fits = p.cout % 4 == 0 && ops::texel_reads(probe, p.output_count());
-  Vec want_plain = ref::conv2d_forward(p, in.x, in.w, in.bias);
+  const Vec want_plain = ref::conv2d_forward(p, in.x, in.w, in.bias);
   for (const ops::ConvVariant& v : ops::conv2d_variants(probe, ConvPass::forward, p)) {
     const std::vector<float> plain = run(p, in, v, false, false).y;
     const bool reads_residual = v.path == ConvPath::texels || v.path == ConvPath::patch || ops::is_winograd(v.path);

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/error.hpp"
@@ -116,23 +117,20 @@ TEST(GpuTrainingStepBatch128, ResNet20) {
   EXPECT_TRUE(std::isfinite(eval.run().loss));
 }
 
-size_t dispatches_labelled(const ForwardGraph& step, const std::string& label) {
+// How many of the graph's dispatches have a label `matches` accepts.
+template <class Match>
+size_t dispatches_where(const ForwardGraph& step, Match matches) {
   size_t n = 0;
-  for (const graph::Dispatch& d : step.graph().dispatches()) n += d.label == label;
+  for (const graph::Dispatch& d : step.graph().dispatches()) n += matches(std::string_view(d.label));
   return n;
 }
 
-size_t dispatches_ending(const ForwardGraph& step, const std::string& suffix) {
-  size_t n = 0;
-  for (const graph::Dispatch& d : step.graph().dispatches())
-    n += d.label.starts_with("conv2d bwd filter") && d.label.ends_with(suffix);
-  return n;
+size_t dispatches_labelled(const ForwardGraph& step, std::string_view label) {
+  return dispatches_where(step, [&](std::string_view l) { return l == label; });
 }
 
-size_t dispatches_starting(const ForwardGraph& step, const std::string& prefix) {
-  size_t n = 0;
-  for (const graph::Dispatch& d : step.graph().dispatches()) n += d.label.starts_with(prefix);
-  return n;
+size_t dispatches_starting(const ForwardGraph& step, std::string_view prefix) {
+  return dispatches_where(step, [&](std::string_view l) { return l.starts_with(prefix); });
 }
 
 // ResNet-20's backward with the fusions: batch norm backward masks the gradient of each ReLU fused
@@ -232,8 +230,13 @@ TEST(GpuTrainingStep, WinogradFilterGradientsReuseTheForwardsTransform) {
   EXPECT_EQ(winograd_layers, 16u);  // 18 in the blocks, 2 of them stride 2
   const std::vector<float> winograd = train(spec, 3, 3, [](TrainingStep& step, int s) {
     if (s == 0) {
-      EXPECT_EQ(dispatches_ending(step, " dw"), 16u) << "Winograd filter gradients";
-      EXPECT_EQ(dispatches_ending(step, " input"), 0u) << "filter gradients transforming x again";
+      const auto filter_gradient_ending = [&](std::string_view suffix) {
+        return dispatches_where(step, [&](std::string_view l) {
+          return l.starts_with("conv2d bwd filter") && l.ends_with(suffix);
+        });
+      };
+      EXPECT_EQ(filter_gradient_ending(" dw"), 16u) << "Winograd filter gradients";
+      EXPECT_EQ(filter_gradient_ending(" input"), 0u) << "filter gradients transforming x again";
     }
   });
   choices = saved;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "support/fixture.hpp"
 #include "nn/resnet.hpp"
 
 namespace vkres::nn {
@@ -17,7 +18,7 @@ namespace {
 
 // "name [d0,d1,...]": one state_dict entry, as tools/gen_model_names.py writes it.
 std::vector<std::string> read_fixture(const std::string& model) {
-  const std::string path = std::string(VKRES_FIXTURE_DIR) + "/models/" + model + ".txt";
+  const std::string path = (test::fixture_directory() / "models" / (model + ".txt")).string();
   std::ifstream in(path);
   EXPECT_TRUE(in.good()) << "missing " << path << " (run tools/gen_model_names.py)";
   std::vector<std::string> lines;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "support/fixture.hpp"
 #include "io/safetensors.hpp"
 #include "nn/parity_init.hpp"
 #include "nn/resnet.hpp"
@@ -25,7 +26,7 @@ namespace fs = std::filesystem;
 constexpr std::string_view kRegenerate = "regenerate with /usr/bin/python3 tools/gen_parity_fixtures.py";
 
 // A function, not a global: the parameterized suite lists the cases during static initialization.
-fs::path parity_directory() { return fs::path(VKRES_FIXTURE_DIR) / "parity"; }
+fs::path parity_directory() { return test::fixture_directory() / "parity"; }
 
 std::vector<std::string> parity_case_names() {
   std::vector<std::string> names;

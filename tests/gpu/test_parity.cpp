@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "io/safetensors.hpp"
+#include "support/fixture.hpp"
 #include "nn/parity_init.hpp"
 #include "nn/resnet.hpp"
 #include "nn/eval_step.hpp"
@@ -42,7 +43,7 @@ constexpr double kCalibratedFactor = 4;
 constexpr double kLossFloor = 0.1;         // later losses, the state after the last step, eval logits
 
 io::SafetensorsFile open_case(const std::string& name) {
-  return io::SafetensorsFile::open(std::filesystem::path(VKRES_FIXTURE_DIR) / "parity" / (name + ".safetensors"));
+  return io::SafetensorsFile::open(test::fixture_directory() / "parity" / (name + ".safetensors"));
 }
 
 int meta_int(const io::SafetensorsFile& f, const std::string& key) { return std::stoi(f.metadata().at(key)); }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdlib>
 #include <limits>
 
 #include "core/error.hpp"
@@ -14,7 +15,7 @@ namespace {
 
 // A function, not a global path: parameterized tests list the cases during static initialization,
 // possibly before this file's globals are constructed.
-fs::path ops_directory() { return fs::path(VKRES_FIXTURE_DIR) / "ops"; }
+fs::path ops_directory() { return fixture_directory() / "ops"; }
 constexpr std::string_view kExtension = ".safetensors";
 constexpr std::string_view kRegenerate =
     "regenerate the fixtures with /usr/bin/python3 tools/gen_op_fixtures.py";
@@ -32,6 +33,11 @@ T parse_whole(const std::string& case_name, std::string_view key, const std::str
 }
 
 }  // namespace
+
+fs::path fixture_directory() {
+  const char* dir = std::getenv("VKRES_FIXTURE_DIR");
+  return dir && *dir ? fs::path(dir) : fs::path(VKRES_FIXTURE_DIR);
+}
 
 Fixture::Fixture(std::string case_name, io::SafetensorsFile file)
     : case_name_(std::move(case_name)), file_(std::move(file)) {

@@ -54,10 +54,13 @@ Pool2dShape pool2d_shape(const Fixture& f);
 ShortcutAShape shortcut_a_shape(const Fixture& f);
 BatchNormShape batchnorm_shape(const Fixture& f);  // count = n * h * w; momentum if the fixture has one
 
+// The fixtures' root: $VKRES_FIXTURE_DIR where set (a test binary run away from its source tree,
+// as tools/gpu-check runs it on a machine with a GPU), else tests/fixtures of the source tree.
+std::filesystem::path fixture_directory();
 std::filesystem::path fixture_path(std::string_view case_name);
-// Reads VKRES_FIXTURE_DIR/ops/<case_name>.safetensors and checks its fixture version.
+// Reads <fixture_directory()>/ops/<case_name>.safetensors and checks its fixture version.
 Fixture load_fixture(std::string_view case_name);
-// Every case in VKRES_FIXTURE_DIR/ops, sorted.
+// Every case in <fixture_directory()>/ops, sorted.
 std::vector<std::string> fixture_case_names();
 
 }  // namespace vkres::test

@@ -281,6 +281,17 @@ expect_error "bad batch" "argument --batch: want a positive integer, got '0'" --
 expect_error "unknown option" "unrecognized arguments: --bogus" --log-empty -- bench --bogus --vkres "$fake"
 expect_error "--json in a missing directory" "--json: directory $work/missing does not exist" --log-empty \
   -- bench --batch 2 --steps 1 --vkres "$fake" --json "$work/missing/out.json"
+expect_error "--tf32 on the CPU" "--tf32 needs --torch-device cuda" --log-empty \
+  -- bench --batch 2 --steps 1 --vkres "$fake" --tf32
+expect_error "--threads with CUDA" "--threads sets PyTorch's CPU threads; it means nothing with --torch-device cuda" \
+  --log-empty -- bench --batch 2 --steps 1 --vkres "$fake" --torch-device cuda --threads 2
+expect_error "unknown --torch-device" "argument --torch-device: invalid choice: 'tpu'" --log-empty \
+  -- bench --batch 2 --steps 1 --vkres "$fake" --torch-device tpu
+# Debian's torch is built without CUDA: asking for it names the interpreter and what it lacks.
+if ! /usr/bin/python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+  expect_error "no CUDA device" "--torch-device cuda: torch .* under .* sees no CUDA device \(torch.cuda.is_available\(\) is False\)" \
+    --log-empty -- bench --batch 2 --steps 1 --vkres "$fake" --torch-device cuda
+fi
 # Torch missing: an interpreter without torch in place of /usr/bin/python3 (the python3 on PATH,
 # where it has none).
 bare_python=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null)

@@ -23,7 +23,10 @@ each path at its default tile, then the other tiles of the fastest path. It chec
 double-precision reference on sampled outputs, and keeps the fastest that passed in this
 device's tuning file next to the pipeline cache ($VKRES_CACHE_DIR, $XDG_CACHE_HOME/vkres or
 ~/.cache/vkres). train, eval and bench then use those choices. Shapes already in the file are
-shown, not timed again, unless --force.
+shown, not timed again, unless --force. For training, a 3x3 stride-1 layer whose filter gradient
+chose Winograd while its forward chose another path also gets a training forward
+(conv2d_fwd_training): the two passes timed together as chosen, and with the forward on the
+gradient's Winograd path, keeping its transformed input for the gradient; the pair's ms are shown.
 
 --eval-only   the forward passes only (what eval runs); default: forward and both gradients
 --force       time every shape again
@@ -40,6 +43,10 @@ leaves it out).
 
 void print_job(const tune::JobResult& j) {
   fmt::print("{}\n", j.key);
+  if (j.candidates.empty() && j.key.starts_with("conv2d_fwd_training ")) {
+    fmt::print("  {}: the forward's own choice (no Winograd filter gradient on another path to pair with)\n", j.chosen);
+    return;
+  }
   if (j.candidates.empty()) {
     fmt::print("  chosen {}: {:.3f} ms\n", j.chosen, j.chosen_ms);
     return;

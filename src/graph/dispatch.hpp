@@ -77,6 +77,10 @@ class OpSink {
   virtual const vk::DeviceLimits& limits() const = 0;
   // Tuned kernel variants by op pass and shape (vk/kernel_choices.hpp); none by default.
   virtual const vk::KernelChoices* kernel_choices() const { return nullptr; }
+  // Whether the ops go into a training step, where each convolution's forward is followed by its
+  // filter gradient: the forward's variant may then be the one tuned together with that gradient
+  // (ops::conv2d_training_forward_key).
+  virtual bool builds_training() const { return false; }
 };
 
 // Lays `groups` workgroups out over x (up to the device's limit) and y; shaders recover the linear

@@ -54,6 +54,9 @@ class Graph : public OpSink {
   void dispatch(Dispatch d) override;
   const vk::DeviceLimits& limits() const override { return ctx_.limits(); }
   const vk::KernelChoices* kernel_choices() const override { return &ctx_.kernel_choices(); }
+  bool builds_training() const override { return training_; }
+  // Before the first dispatch: see OpSink::builds_training.
+  void set_training(bool on) { training_ = on; }
 
   // The plan compile() would make, without allocating anything. `budget` defaults to the device
   // memory not yet in use in the heap the arenas come from. Throws vkres::Error, naming the planned
@@ -136,6 +139,7 @@ class Graph : public OpSink {
   std::optional<MemoryPlan> plan_;
   std::array<vk::Allocation, arena_kind_count> arenas_{};
   RecordOptions options_;
+  bool training_ = false;
   std::unique_ptr<RecordedCommands> recorded_;  // null until compiled, and after a sync/profiling change
 };
 

@@ -93,6 +93,7 @@ ForwardGraph::ForwardGraph(ModelState& state, int batch, BatchNormMode mode)
       residual_add_of_(residual_fusions(state.spec(), readers_)),
       folding_batchnorm_(conv_folds(state.spec(), readers_, mode == BatchNormMode::eval)) {
   if (batch < 1) throw Error(fmt::format("the batch size must be at least 1, not {}", batch));
+  graph_.set_training(mode == BatchNormMode::train);
   VKRES_ASSERT(!spec_.layers.empty() && spec_.layers.back().kind == LayerKind::fc,
                "ForwardGraph: the model must end in a fully connected layer (the logits)");
   const InputSize in = spec_.config.input;

@@ -1,7 +1,9 @@
 #include "ops/conv2d.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <initializer_list>
+#include <optional>
 #include <string>
 
 #include <fmt/format.h>
@@ -294,14 +296,31 @@ std::string conv2d_tuning_key(ConvPass pass, const Conv2dShape& p) {
                      p.stride_w, p.pad_h, p.pad_w, p.cin, p.cout, p.n, p.h, p.w);
 }
 
-ConvVariant conv2d_chosen_variant(const OpSink& sink, ConvPass pass, const Conv2dShape& p) {
-  const std::vector<ConvVariant> variants = conv2d_variants(sink, pass, p);
-  if (const vk::KernelChoices* choices = sink.kernel_choices()) {
-    if (auto it = choices->find(conv2d_tuning_key(pass, p)); it != choices->end())
+std::string conv2d_training_forward_key(const Conv2dShape& p) {
+  return "conv2d_fwd_training" + conv2d_tuning_key(ConvPass::forward, p).substr(std::strlen("conv2d_fwd"));
+}
+
+namespace {
+
+std::optional<ConvVariant> choice_under(const OpSink& sink, const std::vector<ConvVariant>& variants,
+                                        const std::string& key) {
+  if (const vk::KernelChoices* choices = sink.kernel_choices())
+    if (auto it = choices->find(key); it != choices->end())
       for (const ConvVariant& v : variants)
         if (v.name() == it->second) return v;
-  }
-  return variants.front();
+  return std::nullopt;
+}
+
+}  // namespace
+
+ConvVariant conv2d_chosen_variant(const OpSink& sink, ConvPass pass, const Conv2dShape& p) {
+  const std::vector<ConvVariant> variants = conv2d_variants(sink, pass, p);
+  if (pass == ConvPass::forward && sink.builds_training())
+    if (const auto paired = choice_under(sink, variants, conv2d_training_forward_key(p));
+        paired && is_winograd(paired->path) &&
+        conv2d_chosen_variant(sink, ConvPass::backward_filter, p).path == paired->path)
+      return *paired;
+  return choice_under(sink, variants, conv2d_tuning_key(pass, p)).value_or(variants.front());
 }
 
 uint64_t conv2d_kept_input_bytes(const OpSink& sink, const Conv2dShape& p) {

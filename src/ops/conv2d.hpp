@@ -81,8 +81,14 @@ std::vector<ConvVariant> conv2d_variants(const OpSink& sink, ConvPass pass, cons
 std::vector<ConvVariant> conv2d_candidates(const OpSink& sink, ConvPass pass, const Conv2dShape& p);
 // The key of `pass` on `p` in vk::KernelChoices: the pass and every field of the shape.
 std::string conv2d_tuning_key(ConvPass pass, const Conv2dShape& p);
+// The key of a training step's forward of `p` in vk::KernelChoices: the variant the tuner timed
+// together with the filter gradient's choice (src/tune), which may be a Winograd forward that keeps
+// its transformed input for that gradient though a direct one is faster alone.
+std::string conv2d_training_forward_key(const Conv2dShape& p);
 // What the builders below run: the sink's tuned choice when it names one of conv2d_variants (a
-// stale or foreign entry is ignored), else the default.
+// stale or foreign entry is ignored), else the default. In a training sink the forward takes its
+// training entry where that names a Winograd variant on the filter gradient's chosen path (the
+// pairing it was timed for), else the forward's own entry.
 ConvVariant conv2d_chosen_variant(const OpSink& sink, ConvPass pass, const Conv2dShape& p);
 
 // What the forward pass does to each output after the bias: add `residual` (a tensor shaped like

@@ -50,6 +50,10 @@ double run_ms(graph::Program& prog) {
 
 }  // namespace
 
+std::string job_key(const ConvJob& job) {
+  return job.training_forward ? ops::conv2d_training_forward_key(job.shape) : ops::conv2d_tuning_key(job.pass, job.shape);
+}
+
 int Report::tuned() const {
   return int(std::count_if(jobs.begin(), jobs.end(), [](const JobResult& j) { return !j.from_cache; }));
 }
@@ -57,8 +61,9 @@ int Report::tuned() const {
 std::vector<ConvJob> conv_jobs(const nn::ModelSpec& spec, int batch, bool training) {
   std::vector<ConvJob> jobs;
   std::set<std::string> seen;
-  const auto add = [&](ops::ConvPass pass, const Conv2dShape& s) {
-    if (seen.insert(ops::conv2d_tuning_key(pass, s)).second) jobs.push_back({pass, s});
+  const auto add = [&](ops::ConvPass pass, const Conv2dShape& s, bool training_forward = false) {
+    const ConvJob job{pass, s, training_forward};
+    if (seen.insert(job_key(job)).second) jobs.push_back(job);
   };
   for (const nn::Layer& l : spec.layers) {
     Conv2dShape s;
@@ -74,6 +79,7 @@ std::vector<ConvJob> conv_jobs(const nn::ModelSpec& spec, int batch, bool traini
     if (!training) continue;
     if (l.inputs.at(0) != nn::kModelInput) add(ops::ConvPass::backward_data, s);
     add(ops::ConvPass::backward_filter, s);
+    if (s.kh == 3 && s.kw == 3 && s.stride_h == 1 && s.stride_w == 1) add(ops::ConvPass::forward, s, true);
   }
   return jobs;
 }
@@ -210,6 +216,76 @@ JobResult tune_job(vk::Context& ctx, const ConvJob& job) {
   return r;
 }
 
+JobResult tune_training_forward(vk::Context& ctx, const Conv2dShape& p, const JobResult& forward,
+                                const JobResult& filter) {
+  JobResult r;
+  r.key = ops::conv2d_training_forward_key(p);
+  r.chosen = forward.chosen;
+  r.chosen_ms = r.default_ms = forward.chosen_ms;
+  graph::Program probe(ctx);
+  const auto variant_named = [&](ops::ConvPass pass, const std::string& name) -> std::optional<ops::ConvVariant> {
+    for (const ops::ConvVariant& v : ops::conv2d_variants(probe, pass, p))
+      if (v.name() == name) return v;
+    return std::nullopt;
+  };
+  const std::optional<ops::ConvVariant> gradient = variant_named(ops::ConvPass::backward_filter, filter.chosen);
+  const std::optional<ops::ConvVariant> alone = variant_named(ops::ConvPass::forward, forward.chosen);
+  if (!gradient || !alone || !ops::is_winograd(gradient->path) || alone->path == gradient->path) return r;
+  const Candidate* keeping = nullptr;  // the forward's fastest passed candidate on the gradient's path
+  for (const Candidate& c : forward.candidates)
+    if (c.failure.empty() && c.ms >= 0 && (!keeping || c.ms < keeping->ms))
+      if (const auto v = variant_named(ops::ConvPass::forward, c.variant); v && v->path == gradient->path) keeping = &c;
+  if (!keeping) return r;
+
+  const ops::ConvOperandCounts fwd = ops::conv2d_operand_counts(ops::ConvPass::forward, p);
+  const ops::ConvOperandCounts dw = ops::conv2d_operand_counts(ops::ConvPass::backward_filter, p);
+  const std::vector<float> x = random_floats(fwd.a, 1), w = random_floats(fwd.b, 2), dy = random_floats(dw.b, 3);
+  const std::string fwd_key = ops::conv2d_tuning_key(ops::ConvPass::forward, p);
+  const std::string filter_key = ops::conv2d_tuning_key(ops::ConvPass::backward_filter, p);
+  // The pair with the forward run as `forward_variant`, its outputs checked; null (failure set) if wrong.
+  const auto pair_program = [&](const std::string& forward_variant, const vk::KernelChoices& forced,
+                                std::string& failure) {
+    auto prog = std::make_unique<graph::Program>(ctx);
+    prog->set_kernel_choices(&forced);
+    const graph::TensorId tx = prog->tensor(x, "x"), tw = prog->tensor(w, "w"), tdy = prog->tensor(dy, "dy");
+    const graph::TensorId ty = prog->tensor(fwd.out * sizeof(float), "y");
+    const graph::TensorId tdw = prog->tensor(dw.out * sizeof(float), "dw");
+    std::optional<graph::TensorId> kept;
+    if (const uint64_t bytes = ops::conv2d_kept_input_bytes(*prog, p)) kept = prog->tensor(bytes, "kept input");
+    ops::conv2d_forward(*prog, p, tx, tw, std::nullopt, ty, {}, kept);
+    ops::conv2d_backward_filter(*prog, p, tx, tdy, {tdw}, kept);
+    prog->run();
+    failure = check_sampled(ops::ConvPass::forward, p, x, w, prog->download(ty));
+    if (failure.empty()) failure = check_sampled(ops::ConvPass::backward_filter, p, x, dy, prog->download(tdw));
+    if (!failure.empty()) {
+      log::warn("tuning {}: forward {} with filter gradient {} failed its check: {}", r.key, forward_variant,
+                filter.chosen, failure);
+      prog.reset();
+    }
+    return prog;
+  };
+  const vk::KernelChoices forced_alone{{fwd_key, forward.chosen}, {filter_key, filter.chosen}};
+  const vk::KernelChoices forced_keeping{{fwd_key, keeping->variant}, {filter_key, filter.chosen}};
+  r.candidates = {{forward.chosen, -1.0, {}}, {keeping->variant, -1.0, {}}};
+  auto alone_prog = pair_program(forward.chosen, forced_alone, r.candidates[0].failure);
+  auto keeping_prog = pair_program(keeping->variant, forced_keeping, r.candidates[1].failure);
+  if (!alone_prog || !keeping_prog) return r;  // keep the forward's own choice
+  double alone_ms = std::numeric_limits<double>::infinity(), keeping_ms = alone_ms, total = 0;
+  for (int i = 0; i < kMaxRuns && (i < kConfirmRuns || total < kMinTotalMs); ++i) {  // alternating: noise hits both
+    const double a = run_ms(*alone_prog), k = run_ms(*keeping_prog);
+    alone_ms = std::min(alone_ms, a);
+    keeping_ms = std::min(keeping_ms, k);
+    total += a + k;
+  }
+  r.candidates[0].ms = r.default_ms = r.chosen_ms = alone_ms;
+  r.candidates[1].ms = keeping_ms;
+  if (keeping_ms < kMargin * alone_ms) {
+    r.chosen = keeping->variant;
+    r.chosen_ms = keeping_ms;
+  }
+  return r;
+}
+
 Report prepare(vk::Context& ctx, std::span<const ConvJob> jobs, Mode mode) {
   const auto start = std::chrono::steady_clock::now();
   Report report;
@@ -218,14 +294,31 @@ Report prepare(vk::Context& ctx, std::span<const ConvJob> jobs, Mode mode) {
   TuningFile file = TuningFile::load(ctx);
   report.file = file.path;
   bool changed = false;
+  std::set<std::string> tuned_now;
   for (const ConvJob& job : jobs) {
-    const std::string key = ops::conv2d_tuning_key(job.pass, job.shape);
+    const std::string key = job_key(job);
     const auto cached = file.entries.find(key);
-    if (mode == Mode::force || (mode == Mode::automatic && cached == file.entries.end())) {
+    // A training forward is decided from its two passes: again whenever either was tuned again.
+    const std::string fwd_key = ops::conv2d_tuning_key(ops::ConvPass::forward, job.shape);
+    const std::string filter_key = ops::conv2d_tuning_key(ops::ConvPass::backward_filter, job.shape);
+    const bool passes_retuned = job.training_forward && (tuned_now.contains(fwd_key) || tuned_now.contains(filter_key));
+    if (mode == Mode::force || (mode == Mode::automatic && (cached == file.entries.end() || passes_retuned))) {
       log::info("tuning {}", key);
-      JobResult r = tune_job(ctx, job);
-      log::info("  {}: {:.3f} ms (default {}: {:.3f} ms)", r.chosen, r.chosen_ms, r.candidates.front().variant,
-                r.default_ms);
+      JobResult r;
+      if (!job.training_forward) {
+        r = tune_job(ctx, job);
+      } else {
+        const auto fwd = file.entries.find(fwd_key), filter = file.entries.find(filter_key);
+        VKRES_ASSERT(fwd != file.entries.end() && filter != file.entries.end(),
+                     "tune::prepare: " + key + " is listed before its forward and filter gradient");
+        r = tune_training_forward(ctx, job.shape, fwd->second, filter->second);
+      }
+      tuned_now.insert(key);
+      if (r.candidates.empty())
+        log::info("  {}: nothing to pair", r.chosen);
+      else
+        log::info("  {}: {:.3f} ms (default {}: {:.3f} ms)", r.chosen, r.chosen_ms, r.candidates.front().variant,
+                  r.default_ms);
       file.entries[key] = r;
       report.jobs.push_back(std::move(r));
       changed = true;

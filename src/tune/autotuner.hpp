@@ -16,14 +16,19 @@
 
 namespace vkres::tune {
 
-// One tunable kernel on one shape.
+// One tunable kernel on one shape. training_forward: the forward of a training step, timed
+// together with the filter gradient (see tune_training_forward); pass is then forward.
 struct ConvJob {
   ops::ConvPass pass = ops::ConvPass::forward;
   Conv2dShape shape;
+  bool training_forward = false;
 };
+// Its key in vk::KernelChoices and the tuning file.
+std::string job_key(const ConvJob& job);
 
 // The distinct convolution passes (fc layers included) a model runs at `batch`: forward, and for
-// training both gradients (no data gradient for a layer that reads the image).
+// training both gradients (no data gradient for a layer that reads the image) and, for each 3x3
+// stride-1 shape, its training forward, listed after the two passes it is decided from.
 std::vector<ConvJob> conv_jobs(const nn::ModelSpec& spec, int batch, bool training);
 
 //   off     use nothing tuned: every kernel runs its default variant
@@ -62,7 +67,17 @@ struct Report {
 // variant of a kernel fails its check: the device computes that convolution wrongly.
 Report prepare(vk::Context& ctx, std::span<const ConvJob> jobs, Mode mode);
 
-// Times and checks every variant of one job on ctx (no cache involved).
+// Times and checks every variant of one job on ctx (no cache involved); not a training forward.
 JobResult tune_job(vk::Context& ctx, const ConvJob& job);
+
+// A training step's forward of `p`, given the tuned forward and filter gradient of `p`: where the
+// filter gradient runs a Winograd variant and the forward another path, times the pair as tuned
+// (forward alone fastest, the gradient transforming x itself) against the forward on the
+// gradient's path (its fastest tile that passed), which keeps its transformed input for the
+// gradient (ops::conv2d_kept_input_bytes); the candidates' ms are the pair's, both outputs checked.
+// The second is chosen only if kMargin faster. Elsewhere nothing is timed and the forward's own
+// choice stands (no candidates).
+JobResult tune_training_forward(vk::Context& ctx, const Conv2dShape& p, const JobResult& forward,
+                                const JobResult& filter);
 
 }  // namespace vkres::tune

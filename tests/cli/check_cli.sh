@@ -76,7 +76,7 @@ import json, sys
 d = json.load(sys.stdin)
 ok = [k for k in d[\"kernels\"] if any(c[\"variant\"] == k[\"chosen\"] and c[\"passed\"] for c in k[\"candidates\"])]
 print(len(ok), \"passed\")'"
-expect_ok "bench --tune cached uses the file" "7 of 20 convolution kernels tuned" \
+expect_ok "bench --tune cached uses the file" "7 of 24 convolution kernels tuned" \
   env VKRES_CACHE_DIR="$tuned" VKRES_LOG=info "$vkres" bench --model resnet20 --batch 2 --steps 1 --tune cached
 expect_ok "bench --tune off uses none" "^untuned$" \
   bash -c "VKRES_CACHE_DIR='$tuned' '$vkres' bench --model resnet20 --batch 2 --steps 1 --tune off 2>&1 | grep -q 'kernels tuned' || echo untuned"

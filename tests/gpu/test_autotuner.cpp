@@ -38,12 +38,22 @@ TEST(TuneJobs, ResNet20NeedsEachDistinctPassOnce) {
   const auto training = tune::conv_jobs(spec, 4, true), eval = tune::conv_jobs(spec, 4, false);
   // Distinct convolutions: the stem, 16->16, 16->32/s2, 32->32, 32->64/s2, 64->64, and the fc.
   EXPECT_EQ(eval.size(), 7u);
-  // Each with both gradients, except the stem's data gradient (the image needs none).
-  EXPECT_EQ(training.size(), 7u * 3 - 1);
+  // Each with both gradients, except the stem's data gradient (the image needs none), and the four
+  // 3x3 stride-1 shapes (the stem, 16, 32 and 64 channels) their training forward.
+  EXPECT_EQ(training.size(), 7u * 3 - 1 + 4);
+  std::vector<std::string> listed;
   for (const tune::ConvJob& j : training) {
     EXPECT_EQ(j.shape.n, 4);
     EXPECT_FALSE(j.pass == ConvPass::backward_data && j.shape.cin == 3) << "the stem's data gradient";
+    if (j.training_forward) {
+      EXPECT_TRUE(j.shape.kh == 3 && j.shape.stride_h == 1) << tune::job_key(j);
+      for (ConvPass pass : {ConvPass::forward, ConvPass::backward_filter})
+        EXPECT_NE(std::find(listed.begin(), listed.end(), ops::conv2d_tuning_key(pass, j.shape)), listed.end())
+            << tune::job_key(j) << " before the passes it is decided from";
+    }
+    listed.push_back(tune::job_key(j));
   }
+  EXPECT_TRUE(std::none_of(eval.begin(), eval.end(), [](const auto& j) { return j.training_forward; }));
 }
 
 TEST(SampledCheck, PassesTheRightOutputAndNamesAWrongElement) {
@@ -111,6 +121,70 @@ TEST(Autotuner, NeverChoosesAVariantThatFailedItsCheck) {
   EXPECT_NE(r.candidates.front().failure, "");
   EXPECT_LT(r.candidates.front().ms, 0.0) << "a failed candidate is not timed";
   EXPECT_NE(r.chosen, fallback);
+}
+
+// A training forward is timed as a pair only where the filter gradient runs Winograd on another
+// path than the forward's own choice; both ways are then checked and timed with the gradient, and
+// the winner is a forward variant of the gradient's path or the forward's own choice.
+TEST(Autotuner, TrainingForwardPairsAForwardWithAWinogradFilterGradient) {
+  graph::Program probe(test::gpu());
+  const auto forwards = ops::conv2d_candidates(probe, ConvPass::forward, kSmall);
+  const auto has = [&](const std::string& name) {
+    return std::any_of(forwards.begin(), forwards.end(), [&](const auto& v) { return v.name() == name; });
+  };
+  if (!has("texels 16x16") || !has("winograd4 16x16")) GTEST_SKIP() << "no texel or Winograd forward here";
+  tune::JobResult forward;
+  forward.chosen = "texels 16x16";
+  forward.chosen_ms = 1.0;
+  forward.candidates = {{"texels 16x16", 1.0, {}}, {"winograd4 8x8", 3.0, {}}, {"winograd4 16x16", 2.0, {}},
+                        {"winograd2 16x16", 0.5, "a failed check"}};
+  tune::JobResult filter;
+  filter.chosen = "winograd4 16x16";
+
+  const tune::JobResult paired = tune::tune_training_forward(test::gpu(), kSmall, forward, filter);
+  EXPECT_EQ(paired.key, ops::conv2d_training_forward_key(kSmall));
+  ASSERT_EQ(paired.candidates.size(), 2u);
+  EXPECT_EQ(paired.candidates[0].variant, "texels 16x16");
+  EXPECT_EQ(paired.candidates[1].variant, "winograd4 16x16") << "the fastest passed forward on the gradient's path";
+  for (const tune::Candidate& c : paired.candidates) {
+    EXPECT_EQ(c.failure, "") << c.variant;
+    EXPECT_GT(c.ms, 0.0) << c.variant;
+  }
+  EXPECT_TRUE(paired.chosen == "texels 16x16" || paired.chosen == "winograd4 16x16") << paired.chosen;
+
+  // Nothing to pair: a direct filter gradient, or a forward already on the gradient's path.
+  tune::JobResult direct_filter = filter;
+  direct_filter.chosen = "texels 16x16";
+  tune::JobResult winograd_forward = forward;
+  winograd_forward.chosen = "winograd4 8x8";
+  for (const auto& [fwd, flt] : {std::pair{forward, direct_filter}, std::pair{winograd_forward, filter}}) {
+    const tune::JobResult alone = tune::tune_training_forward(test::gpu(), kSmall, fwd, flt);
+    EXPECT_TRUE(alone.candidates.empty()) << fwd.chosen << " with " << flt.chosen;
+    EXPECT_EQ(alone.chosen, fwd.chosen);
+  }
+}
+
+// prepare() lists a training forward after its passes, keeps it in the file, and decides it again
+// whenever either pass is tuned again.
+TEST(Autotuner, TrainingForwardIsCachedAndRedecidedWithItsPasses) {
+  test::TempDir dir("vkres_tune_pair");
+  auto ctx = context_with_cache(dir.path());
+  std::vector<tune::ConvJob> jobs = kJobs;
+  jobs.push_back({ConvPass::forward, kSmall, true});
+  const tune::Report first = tune::prepare(*ctx, jobs, tune::Mode::automatic);
+  EXPECT_EQ(first.tuned(), 3);
+  ASSERT_EQ(first.jobs.size(), 3u);
+  EXPECT_EQ(first.jobs[2].key, ops::conv2d_training_forward_key(kSmall));
+  EXPECT_EQ(ctx->kernel_choices().at(first.jobs[2].key), first.jobs[2].chosen);
+  EXPECT_EQ(tune::prepare(*ctx, jobs, tune::Mode::cached).tuned(), 0);
+  EXPECT_EQ(tune::prepare(*ctx, jobs, tune::Mode::automatic).tuned(), 0);
+  // The forward's entry gone (a shape tuned for the first time, or again): the pair follows.
+  tune::TuningFile file = tune::TuningFile::load(*ctx);
+  file.entries.erase(ops::conv2d_tuning_key(ConvPass::forward, kSmall));
+  file.save(*ctx);
+  const tune::Report again = tune::prepare(*ctx, jobs, tune::Mode::automatic);
+  EXPECT_EQ(again.tuned(), 2);
+  EXPECT_FALSE(again.jobs[2].from_cache);
 }
 
 TEST(Autotuner, TuningFileIsWrittenReusedAndRebuiltWhenCorrupt) {

@@ -245,6 +245,51 @@ TEST(GpuTrainingStep, WinogradFilterGradientsReuseTheForwardsTransform) {
                      test::kCancellingFloor);
 }
 
+// A training forward tuned onto its Winograd filter gradient's path (tune_training_forward) runs
+// there in the training step, its transform kept for the gradient, while evaluation keeps the
+// forward's own choice; the pairing is ignored once the gradient runs another path.
+TEST(GpuTrainingStep, TrainingForwardsFollowTheirPairedWinogradFilterGradients) {
+  graph::Program probe(test::gpu());
+  if (!ops::winograd_enabled() || !ops::texel_reads(probe, 4)) GTEST_SKIP() << "Winograd off or texel loads off";
+  const ModelSpec spec = small_resnet20(9);
+  vk::KernelChoices& choices = test::gpu().kernel_choices();
+  const vk::KernelChoices saved = choices;
+  std::vector<std::string> filter_keys;
+  for (const Layer& l : spec.layers) {
+    if (l.kind != LayerKind::conv) continue;
+    const Conv2dShape p = with_batch(std::get<Conv2dShape>(l.shape), 3);
+    if (p.kh != 3 || p.stride_h != 1 || p.cin % 4 != 0) continue;
+    choices[ops::conv2d_tuning_key(ops::ConvPass::forward, p)] = "texels 16x16";
+    choices[ops::conv2d_training_forward_key(p)] = "winograd4 16x16";
+    filter_keys.push_back(ops::conv2d_tuning_key(ops::ConvPass::backward_filter, p));
+  }
+  const auto winograd_forwards = [](const ForwardGraph& g) {
+    return dispatches_where(g, [](std::string_view l) {
+      return l.starts_with("conv2d fwd") && l.find("[winograd4 16x16] gemm") != std::string_view::npos;
+    });
+  };
+  const auto filter_input_transforms = [](const ForwardGraph& g) {
+    return dispatches_where(g, [](std::string_view l) {
+      return l.starts_with("conv2d bwd filter") && l.ends_with(" input");
+    });
+  };
+  ModelState state(test::gpu(), spec);
+  for (const std::string& key : filter_keys) choices[key] = "winograd4 16x16";
+  {
+    TrainingStep step(state, 3, kSgd);
+    EvalStep eval(state, 3);
+    EXPECT_EQ(winograd_forwards(step), 16u) << "training forwards on the gradient's path";
+    EXPECT_EQ(filter_input_transforms(step), 0u) << "filter gradients transforming x again";
+    EXPECT_EQ(winograd_forwards(eval), 0u) << "evaluation runs the forward's own choice";
+  }
+  for (const std::string& key : filter_keys) choices[key] = "texels 16x16";
+  {
+    TrainingStep step(state, 3, kSgd);
+    EXPECT_EQ(winograd_forwards(step), 0u) << "a pairing with a gradient that no longer runs Winograd";
+  }
+  choices = saved;
+}
+
 TEST(GpuTrainingStep, TrainingAndEvaluationShareTheParameters) {
   const ModelSpec spec = small_resnet20(7);
   ModelState state(test::gpu(), spec);
